@@ -1,0 +1,43 @@
+//! Test support for kit: the one place tests get real servers.
+//!
+//! kit's tests run against the real thing: Debian's `redis-server` (and, as
+//! their issues land, `etcd`, `dnsmasq`, an OTLP receiver…), each started as
+//! a child process on a free loopback port with its own temporary directory,
+//! and killed when its handle drops, even if the test panics. A missing
+//! binary is an error that names the Debian package to install; a test never
+//! skips quietly.
+//!
+//! ```no_run
+//! use kit_testkit::RedisServer;
+//!
+//! let redis = RedisServer::start().unwrap();
+//! println!("redis at {}", redis.url());
+//! // … run the test against redis.addr() …
+//! drop(redis); // the process is gone and the port is free again
+//! ```
+//!
+//! # Adding a server
+//! A launcher is a [`process::Spec`] (binary, Debian package, arguments, the
+//! log line that means "ready") plus a small typed handle like
+//! [`RedisServer`] that knows the server's ports and URLs. See `redis.rs`.
+//!
+//! # Layout
+//! - [`process`]: spawning, readiness, kill-on-drop.
+//! - [`port`]: free loopback ports.
+//! - [`redis`](mod@redis): [`RedisServer`].
+//! - `bench` (feature `bench`): ratios against a baseline from criterion's results.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+#[cfg(feature = "bench")]
+pub mod bench;
+pub mod error;
+pub mod port;
+pub mod process;
+pub mod redis;
+
+pub use error::LaunchError;
+pub use port::free_port;
+pub use process::ChildServer;
+pub use redis::RedisServer;
