@@ -26,12 +26,15 @@
 //! - [`port`]: free loopback ports.
 //! - [`redis`](mod@redis): [`RedisServer`].
 //! - `bench` (feature `bench`): ratios against a baseline from criterion's results.
+//! - `echo` (feature `grpc`): the `kit.test.echo.Echo` gRPC service for transport tests.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 #[cfg(feature = "bench")]
 pub mod bench;
+#[cfg(feature = "grpc")]
+pub mod echo;
 pub mod error;
 pub mod port;
 pub mod process;
