@@ -2,7 +2,7 @@
 //!
 //! criterion prints each benchmark's time but not how it compares with
 //! another measured in the same run. Benchmarks in kit build their
-//! `Criterion` with [`criterion`], then call [`report`] with the baseline and
+//! `Criterion` with [`criterion()`], then call [`report`] with the baseline and
 //! the benchmarks to compare; it reads the mean estimates criterion wrote and
 //! prints one table.
 
