@@ -419,3 +419,13 @@ async fn reflection_lists_the_services() {
     );
     assert!(grpc::reflection(b"\xff\xff not a descriptor").is_err());
 }
+
+#[tokio::test]
+async fn an_unreachable_server_is_unavailable() {
+    let port = kit_testkit::free_port().unwrap();
+    let err = client(&format!("http://127.0.0.1:{port}"))
+        .oneshot(Request::new(EchoRequest::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err}");
+}

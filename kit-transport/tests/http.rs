@@ -612,3 +612,15 @@ async fn slow_headers_are_cut_off() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn an_unreachable_server_is_unavailable() {
+    let port = kit_testkit::free_port().unwrap();
+    let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    let err = echo_client(addr)
+        .oneshot(Request::new(Echo::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable, "{err}");
+    assert!(err.message().starts_with("connecting"), "{err}");
+}

@@ -7,6 +7,7 @@
 
 use std::marker::PhantomData;
 
+use bytes::Buf;
 use tonic::Status;
 use tonic::codec::{BufferSettings, DecodeBuf};
 use tonic_prost::{ProstCodec, ProstDecoder, ProstEncoder};
@@ -60,12 +61,64 @@ impl<U: prost::Message + Default> tonic::codec::Decoder for Decoder<U> {
     type Error = Status;
 
     fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<U>, Status> {
-        self.inner.decode(src).map_err(|status| {
-            Status::invalid_argument(format!("malformed protobuf message: {}", status.message()))
-        })
+        decode_message(src).map(Some)
     }
 
     fn buffer_settings(&self) -> BufferSettings {
         self.inner.buffer_settings()
+    }
+}
+
+/// Decodes one protobuf message as the server side of [`Codec`] does: a
+/// message that does not decode is `INVALID_ARGUMENT`. Fuzz targets and
+/// tests call it directly.
+pub fn decode_message<U: prost::Message + Default>(buf: impl Buf) -> Result<U, Status> {
+    U::decode(buf).map_err(|e| Status::invalid_argument(format!("malformed protobuf message: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct Msg {
+        #[prost(string, tag = "1")]
+        text: String,
+        #[prost(int64, repeated, tag = "2")]
+        numbers: Vec<i64>,
+        #[prost(message, optional, boxed, tag = "3")]
+        child: Option<Box<Msg>>,
+    }
+
+    #[test]
+    fn truncated_and_malformed_messages_are_invalid_argument() {
+        for bytes in [
+            &[0x0a, 0x05, b'a'][..],
+            &[0xff; 11],
+            &[0x0a, 0x02, 0xc3, 0x28],
+            &[0x12, 0x03, 0x80],
+        ] {
+            let status = decode_message::<Msg>(bytes).unwrap_err();
+            assert_eq!(status.code(), tonic::Code::InvalidArgument, "{bytes:?}");
+        }
+        let ok = Msg {
+            text: "hi".into(),
+            numbers: vec![1, -2],
+            child: None,
+        };
+        assert_eq!(
+            decode_message::<Msg>(&prost::Message::encode_to_vec(&ok)[..]).unwrap(),
+            ok
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_decode_or_fail_cleanly(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+            if let Err(status) = decode_message::<Msg>(&bytes[..]) {
+                prop_assert_eq!(status.code(), tonic::Code::InvalidArgument);
+            }
+        }
     }
 }

@@ -42,7 +42,7 @@ pub mod status;
 #[cfg(feature = "tls")]
 pub use client::channel_tls;
 pub use client::{GrpcClient, GrpcStreamClient, ItemStream, channel};
-pub use codec::{Codec, Decoder};
+pub use codec::{Codec, Decoder, decode_message};
 pub use limit::{MessageLimit, MessageLimitLayer};
 pub use server::{GrpcFinished, GrpcServer, GrpcServerOptions, ResponseStream};
 
