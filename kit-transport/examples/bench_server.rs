@@ -1,0 +1,170 @@
+//! The servers the transport load benchmark compares, one per process:
+//! the same work (add two numbers) behind a raw axum handler, the kit HTTP
+//! server, a raw tonic service and the kit gRPC server.
+//!
+//! Run with `cargo run --release -p kit-transport --all-features --example bench_server -- <mode> <addr>`,
+//! where mode is `raw-axum`, `kit-http`, `raw-tonic` or `kit-grpc`. Two more
+//! modes split the HTTP difference between its two halves:
+//! `raw-axum-kitserve` (axum's handler in kit's connection runner) and
+//! `kit-http-axumserve` (kit's `HttpServer` in `axum::serve`).
+
+#![allow(clippy::print_stderr, clippy::unwrap_used, clippy::expect_used)]
+
+use axum::Json;
+use axum::routing::post;
+use kit_endpoint::{Error, Request, endpoint_fn};
+use kit_testkit::echo::echo_server::{Echo, EchoServer};
+use kit_testkit::echo::{EchoReply, EchoRequest};
+use kit_transport::grpc::{GrpcServer, ResponseStream};
+use kit_transport::http::{HttpServer, json};
+use kit_transport::serve::Server;
+use serde::{Deserialize, Serialize};
+use tonic::{Response, Status};
+
+#[derive(Deserialize)]
+struct Sum {
+    a: i64,
+    b: i64,
+}
+
+#[derive(Serialize)]
+struct V {
+    v: i64,
+}
+
+/// gRPC: the reply's message is the request's message, and `index` is the
+/// payload length, so there is a little work on both paths.
+struct RawEcho;
+
+#[tonic::async_trait]
+impl Echo for RawEcho {
+    async fn unary(&self, req: tonic::Request<EchoRequest>) -> Result<Response<EchoReply>, Status> {
+        let r = req.into_inner();
+        Ok(Response::new(EchoReply {
+            message: r.message,
+            index: r.payload.len() as u32,
+            ..Default::default()
+        }))
+    }
+    type ServerStreamStream = ResponseStream<EchoReply>;
+    async fn server_stream(
+        &self,
+        _: tonic::Request<EchoRequest>,
+    ) -> Result<Response<Self::ServerStreamStream>, Status> {
+        Err(Status::unimplemented(""))
+    }
+}
+
+type Handler = GrpcServer<
+    kit_endpoint::Endpoint<Request<EchoRequest>, EchoReply>,
+    fn(EchoRequest) -> Result<EchoRequest, Error>,
+    fn(EchoReply) -> Result<EchoReply, Error>,
+>;
+
+struct KitEcho(Handler);
+
+#[tonic::async_trait]
+impl Echo for KitEcho {
+    async fn unary(&self, req: tonic::Request<EchoRequest>) -> Result<Response<EchoReply>, Status> {
+        self.0.unary(req).await
+    }
+    type ServerStreamStream = ResponseStream<EchoReply>;
+    async fn server_stream(
+        &self,
+        _: tonic::Request<EchoRequest>,
+    ) -> Result<Response<Self::ServerStreamStream>, Status> {
+        Err(Status::unimplemented(""))
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let (Some(mode), Some(addr)) = (args.get(1), args.get(2)) else {
+        eprintln!("usage: bench_server <raw-axum|kit-http|raw-tonic|kit-grpc> <addr>");
+        std::process::exit(2);
+    };
+    let listener = tokio::net::TcpListener::bind(addr.as_str())
+        .await
+        .expect("bind");
+    match mode.as_str() {
+        // axum's own server, as a user of raw axum would run it.
+        "raw-axum" => {
+            let app = axum::Router::new().route(
+                "/sum",
+                post(|Json(s): Json<Sum>| async move { Json(V { v: s.a + s.b }) }),
+            );
+            axum::serve(listener, app).await.expect("serve");
+        }
+        "raw-axum-kitserve" => {
+            let app = axum::Router::new().route(
+                "/sum",
+                post(|Json(s): Json<Sum>| async move { Json(V { v: s.a + s.b }) }),
+            );
+            Server::new()
+                .serve(listener, app, std::future::pending())
+                .await
+                .expect("serve");
+        }
+        "kit-http-axumserve" => {
+            let sum = endpoint_fn(|req: Request<Sum>| async move {
+                Ok::<_, Error>(V {
+                    v: req.body.a + req.body.b,
+                })
+            });
+            let app = axum::Router::new().route_service(
+                "/sum",
+                HttpServer::new(sum, json::decode::<Sum>, json::encode::<V>),
+            );
+            axum::serve(listener, app).await.expect("serve");
+        }
+        "kit-http" => {
+            let sum = endpoint_fn(|req: Request<Sum>| async move {
+                Ok::<_, Error>(V {
+                    v: req.body.a + req.body.b,
+                })
+            });
+            let app = axum::Router::new().route_service(
+                "/sum",
+                HttpServer::new(sum, json::decode::<Sum>, json::encode::<V>),
+            );
+            Server::new()
+                .serve(listener, app, std::future::pending())
+                .await
+                .expect("serve");
+        }
+        // tonic's own server, as a user of raw tonic would run it.
+        "raw-tonic" => {
+            let incoming = tonic::transport::server::TcpIncoming::from(listener);
+            tonic::transport::Server::builder()
+                .add_service(EchoServer::new(RawEcho))
+                .serve_with_incoming(incoming)
+                .await
+                .expect("serve");
+        }
+        "kit-grpc" => {
+            let ep =
+                kit_endpoint::Endpoint::new(endpoint_fn(|req: Request<EchoRequest>| async move {
+                    let r = req.body;
+                    Ok::<_, Error>(EchoReply {
+                        message: r.message,
+                        index: r.payload.len() as u32,
+                        ..Default::default()
+                    })
+                }));
+            let id: fn(EchoRequest) -> Result<EchoRequest, Error> = Ok;
+            let out: fn(EchoReply) -> Result<EchoReply, Error> = Ok;
+            let routes =
+                tonic::service::Routes::new(EchoServer::new(KitEcho(GrpcServer::new(ep, id, out))))
+                    .prepare();
+            Server::new()
+                .serve(listener, routes, std::future::pending())
+                .await
+                .expect("serve");
+        }
+        other => {
+            eprintln!("unknown mode {other}");
+            std::process::exit(2);
+        }
+    }
+}
