@@ -63,12 +63,14 @@
 //! - [`balance`]: [`Balancer`], the policies, [`PeakEwma`](balance::PeakEwma).
 //! - [`retry`]: [`Retry`], [`RetryLayer`](retry::RetryLayer), [`RetryBudget`](retry::RetryBudget), [`Attempts`](retry::error::Attempts).
 //! - [`registrar`]: [`Registrar`], [`Registration`].
+//! - [`backoff`]: the delays between a backend's tries.
 //! - backends: `fixed` (feature `static`), `dns`, `etcd`, `consul`.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+pub mod backoff;
 pub mod balance;
 pub mod endpointer;
 pub mod instance;

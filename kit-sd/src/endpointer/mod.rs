@@ -127,12 +127,16 @@ where
     }
 }
 
-impl<S> Endpointer<S> {
-    /// Settings: [`Builder::invalidate_on_error`].
+impl Endpointer<()> {
+    /// Settings: [`Builder::invalidate_on_error`]. (On `Endpointer<()>`
+    /// only so that `Endpointer::builder()` needs no type annotation; the
+    /// builder makes endpointers of any type.)
     pub fn builder() -> Builder {
         Builder::default()
     }
+}
 
+impl<S> Endpointer<S> {
     /// The current endpoints.
     pub fn endpoints(&self) -> Arc<Endpoints<S>> {
         self.rx.borrow().clone()

@@ -270,7 +270,7 @@ mod tests {
                     } else if budget.withdraw() {
                         log.push((at, false));
                         // retries in the last ttl vs calls in the last 2 ttl
-                        let since = |d: Duration| log.iter().filter(|(t, _)| at.saturating_sub(*t) < d);
+                        let since = |d: Duration| log.iter().filter(move |(t, _)| at.saturating_sub(*t) < d);
                         let retries = since(ttl).filter(|(_, dep)| !dep).count() as f64;
                         let calls = since(ttl * 2).filter(|(_, dep)| *dep).count() as f64;
                         prop_assert!(retries <= ratio * calls + 1e-9, "{retries} retries, {calls} calls");
