@@ -46,6 +46,10 @@ impl SrvRecord {
 /// the SRV records it is given, from a configuration file in its own
 /// temporary directory: no upstream servers, no `/etc/hosts`. Killed on drop.
 ///
+/// It is authoritative for the `.test` domain (reserved for testing by
+/// RFC 2606): a name there without records gets NXDOMAIN; other names are
+/// refused. Give records names under `.test`.
+///
 /// ```no_run
 /// use kit_testkit::{DnsServer, SrvRecord};
 ///
@@ -172,7 +176,7 @@ fn write_conf(
 ) -> Result<(), LaunchError> {
     let mut conf = format!(
         "port={port}\nlisten-address=127.0.0.1\nbind-interfaces\nno-resolv\nno-hosts\n\
-         log-facility=-\nlocal-ttl={ttl}\n"
+         log-facility=-\nlocal-ttl={ttl}\nlocal=/test/\n"
     );
     for r in records {
         let _ = writeln!(
