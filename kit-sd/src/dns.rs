@@ -7,7 +7,7 @@
 //! busy loop and a TTL of a day still notices changes). A failed lookup
 //! publishes the error, keeping the last good set for the
 //! [`Endpointer`](crate::Endpointer), and retries with
-//! [`Backoff`](crate::backoff::Backoff). A name with no records (NXDOMAIN
+//! [`Backoff`]. A name with no records (NXDOMAIN
 //! or an empty answer) is an empty set, not an error: the registry answered.
 //!
 //! Point the resolver at the servers to ask; the instancer does not cache
@@ -137,7 +137,10 @@ impl SrvInstancer {
                 return Ok((Vec::new(), self.min_interval));
             }
             Err(e) => {
-                return Err(Error::unavailable(format!("SRV lookup of {}: {e}", self.name)));
+                return Err(Error::unavailable(format!(
+                    "SRV lookup of {}: {e}",
+                    self.name
+                )));
             }
         };
         let mut ttl = self.max_interval;

@@ -219,7 +219,10 @@ mod tests {
         // and a reader of a stopped backend is told so
         let (publisher, mut instancer) = channel();
         drop(publisher);
-        assert_eq!(instancer.changed().await.unwrap_err().code(), Code::Unavailable);
+        assert_eq!(
+            instancer.changed().await.unwrap_err().code(),
+            Code::Unavailable
+        );
     }
 
     fn futures_poll<F: std::future::Future + Unpin>(f: &mut F) -> std::task::Poll<F::Output> {

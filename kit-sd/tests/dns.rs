@@ -49,7 +49,12 @@ async fn wait_for(instancer: &mut Instancer, what: &str, ok: impl Fn(&State) -> 
     };
     tokio::time::timeout(Duration::from_secs(20), wait)
         .await
-        .unwrap_or_else(|_| panic!("timed out waiting for {what}; state: {:?}", instancer.state()))
+        .unwrap_or_else(|_| {
+            panic!(
+                "timed out waiting for {what}; state: {:?}",
+                instancer.state()
+            )
+        })
 }
 
 fn names(state: &State) -> Vec<&str> {
@@ -66,14 +71,18 @@ async fn srv_records_are_followed_through_changes_and_outages() {
     .unwrap();
     let mut instancer = SrvInstancer::new(resolver(dns.addr()), NAME)
         .min_interval(Duration::from_millis(200))
-        .backoff(Backoff::new(Duration::from_millis(50), Duration::from_millis(200)))
+        .backoff(Backoff::new(
+            Duration::from_millis(50),
+            Duration::from_millis(200),
+        ))
         .build();
     let state = wait_for(&mut instancer, "both records", |s| s.instances().len() == 2).await;
     assert_eq!(names(&state), ["a.kit.test:8080", "b.kit.test:8081"]);
     assert!(state.is_healthy());
 
     // A record goes away: the next poll (TTL 1 s) sees it.
-    dns.set_records(&[SrvRecord::new(name, "b.kit.test", 8081)]).unwrap();
+    dns.set_records(&[SrvRecord::new(name, "b.kit.test", 8081)])
+        .unwrap();
     let state = wait_for(&mut instancer, "one record", |s| s.instances().len() == 1).await;
     assert_eq!(names(&state), ["b.kit.test:8081"]);
 
@@ -96,7 +105,9 @@ async fn srv_records_are_followed_through_changes_and_outages() {
 
 /// A DNS server that answers every query with SERVFAIL, counting them.
 async fn failing_server() -> (SocketAddr, Arc<AtomicUsize>) {
-    let socket = tokio::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
+    let socket = tokio::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .unwrap();
     let addr = socket.local_addr().unwrap();
     let queries = Arc::new(AtomicUsize::new(0));
     let count = queries.clone();
@@ -130,7 +141,10 @@ async fn a_failing_server_is_asked_with_backoff_not_in_a_loop() {
         .build()
         .unwrap();
     let mut instancer = SrvInstancer::new(resolver, NAME)
-        .backoff(Backoff::new(Duration::from_millis(100), Duration::from_secs(10)))
+        .backoff(Backoff::new(
+            Duration::from_millis(100),
+            Duration::from_secs(10),
+        ))
         .build();
     let started = tokio::time::Instant::now();
     let mut failures = 0;
@@ -143,7 +157,13 @@ async fn a_failing_server_is_asked_with_backoff_not_in_a_loop() {
     // 100 ms doubling to 10 s (jittered up to 2x): about a dozen tries in a
     // minute, where a loop without backoff would make thousands.
     let asked = queries.load(Ordering::SeqCst);
-    assert!((3..=40).contains(&failures), "{failures} failed lookups in a minute");
-    assert!(asked <= 4 * failures.max(1), "{asked} queries for {failures} lookups");
+    assert!(
+        (3..=40).contains(&failures),
+        "{failures} failed lookups in a minute"
+    );
+    assert!(
+        asked <= 4 * failures.max(1),
+        "{asked} queries for {failures} lookups"
+    );
     let _ = hickory_resolver::proto::rr::RecordType::SRV;
 }

@@ -112,17 +112,30 @@ async fn balance_fail_over_and_ride_out_a_registry_outage() {
     let failures = failed_attempts.clone();
     let ewma = PeakEwmaLayer::new();
     let factory = move |i: &Instance| -> Result<PeakEwma<Client_>, Error> {
-        let uri = format!("http://{i}/echo").parse().map_err(|_| Error::invalid_argument("bad address"))?;
+        let uri = format!("http://{i}/echo")
+            .parse()
+            .map_err(|_| Error::invalid_argument("bad address"))?;
         let failures = failures.clone();
-        let client = HttpClient::new(Method::POST, uri, json::encode_request::<String>, json::decode_response::<String>)
-            .map_err(move |e: Error| {
-                failures.fetch_add(1, Ordering::SeqCst);
-                e
-            });
+        let client = HttpClient::new(
+            Method::POST,
+            uri,
+            json::encode_request::<String>,
+            json::decode_response::<String>,
+        )
+        .map_err(move |e: Error| {
+            failures.fetch_add(1, Ordering::SeqCst);
+            e
+        });
         Ok(ewma.layer(Endpoint::new(client)))
     };
-    let instancer = etcd::instancer_with_backoff(Client::connect([etcd.endpoint()], None).await.unwrap(), PREFIX, fast());
-    let mut endpointer = Endpointer::builder().invalidate_on_error(BOUND).build(instancer, factory);
+    let instancer = etcd::instancer_with_backoff(
+        Client::connect([etcd.endpoint()], None).await.unwrap(),
+        PREFIX,
+        fast(),
+    );
+    let mut endpointer = Endpointer::builder()
+        .invalidate_on_error(BOUND)
+        .build(instancer, factory);
     let svc = RetryLayer::new()
         .max_attempts(3)
         .attempt_timeout(Duration::from_secs(1))
@@ -130,7 +143,8 @@ async fn balance_fail_over_and_ride_out_a_registry_outage() {
         .layer(Balancer::new(endpointer.clone(), P2c::with_seed(1)));
     let call = |svc: &kit_sd::Retry<Balancer<PeakEwma<Client_>, P2c>>| {
         let ctx = Context::new().with_timeout(Duration::from_secs(5));
-        svc.clone().oneshot(Request::with_context(ctx, "hi".to_owned()))
+        svc.clone()
+            .oneshot(Request::with_context(ctx, "hi".to_owned()))
     };
 
     // 1. Both instances serve.
@@ -149,7 +163,12 @@ async fn balance_fail_over_and_ride_out_a_registry_outage() {
 
     // 2. Instance a dies: its server stops and its keep-alive with it; the
     // lease expires after the TTL and etcd deletes the key.
-    let Instance_ { calls: a_calls, server, registration, .. } = a;
+    let Instance_ {
+        calls: a_calls,
+        server,
+        registration,
+        ..
+    } = a;
     server.shutdown().await.unwrap();
     drop(registration);
     let mut lost_calls = 0;
@@ -196,7 +215,10 @@ async fn balance_fail_over_and_ride_out_a_registry_outage() {
     // 4. The registry returns: b's keep-alive and the watch reconnect, and
     // service resumes.
     etcd.restart().unwrap();
-    wait_for(&mut endpointer, "b to come back", |e| e.len() == 1 && !e.is_stale()).await;
+    wait_for(&mut endpointer, "b to come back", |e| {
+        e.len() == 1 && !e.is_stale()
+    })
+    .await;
     assert_eq!(call(&svc).await.unwrap(), "b");
 
     b.registration.deregister().await.unwrap();

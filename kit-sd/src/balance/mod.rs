@@ -63,8 +63,11 @@ use crate::{Endpointer, Endpoints};
 /// never empty.
 pub trait Policy<S, Req>: Clone {
     /// Picks a ready endpoint.
-    fn pick(&mut self, endpoints: &Endpoints<S>, cx: &mut TaskContext<'_>)
-    -> Poll<Result<S, Error>>;
+    fn pick(
+        &mut self,
+        endpoints: &Endpoints<S>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<Result<S, Error>>;
 }
 
 /// A load balancer over the endpoints of an [`Endpointer`]. See the

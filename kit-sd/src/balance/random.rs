@@ -33,7 +33,10 @@ impl Seeds {
 
     pub(crate) fn rng(&self) -> SmallRng {
         // The golden-ratio step spreads consecutive seeds.
-        SmallRng::seed_from_u64(self.next.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed))
+        SmallRng::seed_from_u64(
+            self.next
+                .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed),
+        )
     }
 
     pub(crate) fn share(&self) -> Seeds {

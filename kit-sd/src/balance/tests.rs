@@ -65,7 +65,10 @@ impl Service<()> for Gate {
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         let mut s = self.state.lock().unwrap();
         if s.fail {
-            return Poll::Ready(Err(Error::unavailable(format!("{} breaker open", self.name))));
+            return Poll::Ready(Err(Error::unavailable(format!(
+                "{} breaker open",
+                self.name
+            ))));
         }
         if s.shut {
             s.wakers.push(cx.waker().clone());
@@ -81,7 +84,10 @@ impl Service<()> for Gate {
 
 /// Gates for `names`, an endpointer over them, and the publisher.
 fn gates(names: &[&str]) -> (Publisher, Endpointer<Gate>, HashMap<String, Gate>) {
-    let all: HashMap<String, Gate> = names.iter().map(|n| (n.to_string(), Gate::new(n))).collect();
+    let all: HashMap<String, Gate> = names
+        .iter()
+        .map(|n| (n.to_string(), Gate::new(n)))
+        .collect();
     let (publisher, instancer) = instancer::channel();
     publisher.update(names.iter().map(|n| Instance::from(*n)));
     let factory_gates = Arc::new(Mutex::new(all.clone()));
@@ -104,7 +110,10 @@ impl Wake for CountingWaker {
     }
 }
 
-fn poll_ready<S: Service<()>>(svc: &mut S, waker: &Arc<CountingWaker>) -> Poll<Result<(), S::Error>> {
+fn poll_ready<S: Service<()>>(
+    svc: &mut S,
+    waker: &Arc<CountingWaker>,
+) -> Poll<Result<(), S::Error>> {
     let waker = Waker::from(waker.clone());
     svc.poll_ready(&mut Context::from_waker(&waker))
 }
@@ -142,7 +151,9 @@ async fn every_breaker_open_is_pending_until_one_probes() {
                 let (publisher, instancer) = instancer::channel();
                 publisher.update(["a", "b"].map(Instance::from));
                 let g = gates.clone();
-                let ep = Endpointer::new(instancer, move |i: &Instance| Ok(ewma.layer(g[i.as_str()].clone())));
+                let ep = Endpointer::new(instancer, move |i: &Instance| {
+                    Ok(ewma.layer(g[i.as_str()].clone()))
+                });
                 std::mem::forget(publisher);
                 boxed(Balancer::new(ep, P2c::with_seed(7)))
             }
@@ -150,7 +161,10 @@ async fn every_breaker_open_is_pending_until_one_probes() {
         assert!(poll_ready(&mut lb, &waker).is_pending());
         assert_eq!(waker.0.load(Ordering::SeqCst), 0);
         gates["b"].open();
-        assert!(waker.0.load(Ordering::SeqCst) >= 1, "policy {policy}: the probe woke the balancer");
+        assert!(
+            waker.0.load(Ordering::SeqCst) >= 1,
+            "policy {policy}: the probe woke the balancer"
+        );
         assert!(matches!(poll_ready(&mut lb, &waker), Poll::Ready(Ok(()))));
         assert_eq!(lb.call(()).await.unwrap(), "b");
     }
@@ -176,7 +190,10 @@ async fn a_new_instance_wakes_a_balancer_whose_endpoints_are_all_pending() {
     endpointer.endpoints_and_update();
     publisher.update(["a", "z"].map(Instance::from));
     endpointer.changed().await.unwrap();
-    assert!(waker.0.load(Ordering::SeqCst) >= 1, "the set change woke the balancer");
+    assert!(
+        waker.0.load(Ordering::SeqCst) >= 1,
+        "the set change woke the balancer"
+    );
     assert!(matches!(poll_ready(&mut lb, &waker), Poll::Ready(Ok(()))));
     assert_eq!(lb.call(()).await.unwrap(), "z");
 }
@@ -265,7 +282,10 @@ fn p2c_counts(latencies: &[Duration], calls: usize, seed: u64) -> Vec<usize> {
         let ewma = PeakEwmaLayer::new().default_rtt(Duration::from_millis(1));
         let endpointer = Endpointer::new(instancer, move |i: &Instance| {
             let index: usize = i.as_str().parse().map_err(Error::from)?;
-            Ok(ewma.layer(Latency { index, latency: lat[index] }))
+            Ok(ewma.layer(Latency {
+                index,
+                latency: lat[index],
+            }))
         });
         let mut lb = Balancer::new(endpointer, P2c::with_seed(seed));
         let mut counts = vec![0; latencies.len()];
@@ -286,7 +306,8 @@ fn peak_ewma_penalises_failures_and_counts_pending() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let failing = tower::service_fn(|(): ()| async { Err::<(), _>(Error::unavailable("refused")) });
+        let failing =
+            tower::service_fn(|(): ()| async { Err::<(), _>(Error::unavailable("refused")) });
         let mut svc = PeakEwmaLayer::new()
             .default_rtt(Duration::from_millis(1))
             .failure_penalty(Duration::from_secs(2))

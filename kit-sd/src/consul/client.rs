@@ -99,9 +99,9 @@ impl ConsulClient {
                 body,
             })
         };
-        tokio::time::timeout(timeout, exchange)
-            .await
-            .map_err(|_| Error::deadline_exceeded(format!("consul: no answer within {timeout:?}")))?
+        tokio::time::timeout(timeout, exchange).await.map_err(|_| {
+            Error::deadline_exceeded(format!("consul: no answer within {timeout:?}"))
+        })?
     }
 }
 
@@ -115,5 +115,8 @@ pub(crate) fn status_error(what: &str, resp: &Response) -> Error {
         _ => Code::Unavailable,
     };
     let text = String::from_utf8_lossy(&resp.body[..resp.body.len().min(200)]).into_owned();
-    Error::new(code, format!("consul: {what}: {}: {}", resp.status, text.trim()))
+    Error::new(
+        code,
+        format!("consul: {what}: {}: {}", resp.status, text.trim()),
+    )
 }

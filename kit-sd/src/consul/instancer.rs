@@ -150,7 +150,10 @@ impl HealthInstancer {
         }
         // Consul adds up to wait/16 of jitter to a blocking query.
         let timeout = self.wait + self.wait / 16 + Duration::from_secs(5);
-        let resp = self.client.send(Method::GET, &path, Bytes::new(), timeout).await?;
+        let resp = self
+            .client
+            .send(Method::GET, &path, Bytes::new(), timeout)
+            .await?;
         if !resp.status.is_success() {
             return Err(status_error("health query", &resp));
         }
@@ -167,7 +170,11 @@ impl HealthInstancer {
 /// The index to send next, by Consul's rules: reset to 0 when it went
 /// backwards, and never below 1 otherwise.
 fn next_index(previous: u64, answered: u64) -> u64 {
-    if answered < previous { 0 } else { answered.max(1) }
+    if answered < previous {
+        0
+    } else {
+        answered.max(1)
+    }
 }
 
 /// `address:port` of each entry: the service address, or the node's when
@@ -235,14 +242,29 @@ mod tests {
             {"Node":null,"Service":{"Address":"","Port":83}},
             {"Checks":[]}
         ]"#;
-        let got: Vec<String> = parse_entries(body).unwrap().iter().map(ToString::to_string).collect();
+        let got: Vec<String> = parse_entries(body)
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(got, ["10.0.0.1:80", "192.168.0.2:81", "[::1]:82"]);
     }
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
-        for body in [&b""[..], b"{", b"null", b"{\"a\":1}", b"[1,2]", &[0xff, 0xfe]] {
-            assert!(parse_entries(body).is_err(), "{:?}", String::from_utf8_lossy(body));
+        for body in [
+            &b""[..],
+            b"{",
+            b"null",
+            b"{\"a\":1}",
+            b"[1,2]",
+            &[0xff, 0xfe],
+        ] {
+            assert!(
+                parse_entries(body).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(body)
+            );
         }
         assert!(parse_entries(b"[]").unwrap().is_empty());
     }

@@ -171,4 +171,3 @@ impl Registrar for ConsulRegistrar {
         ))
     }
 }
-

@@ -15,11 +15,14 @@ struct Probe {
     _alive: Arc<()>,
 }
 
+/// A weak handle on the token of each endpoint built, by instance.
+type Tokens = Arc<std::sync::Mutex<Vec<(Instance, std::sync::Weak<()>)>>>;
+
 /// A factory that counts its calls, keeps a token per instance to count
 /// live copies, and fails for instances named `bad*`.
 struct Counting {
     made: Arc<AtomicUsize>,
-    tokens: Arc<std::sync::Mutex<Vec<(Instance, std::sync::Weak<()>)>>>,
+    tokens: Tokens,
 }
 
 impl Counting {
@@ -39,7 +42,10 @@ impl Counting {
                 return Err(Error::invalid_argument("not an address"));
             }
             let token = Arc::new(());
-            tokens.lock().unwrap().push((i.clone(), Arc::downgrade(&token)));
+            tokens
+                .lock()
+                .unwrap()
+                .push((i.clone(), Arc::downgrade(&token)));
             Ok(Probe {
                 name: i.clone(),
                 _alive: token,
@@ -135,7 +141,10 @@ async fn errors_keep_the_last_good_set_until_the_bound_then_unavailable() {
     let stale = endpointer.endpoints_and_update();
     assert!(stale.is_stale());
     assert_eq!(stale.len(), 2);
-    assert_eq!(stale.registry_error().map(Error::message), Some("etcd down"));
+    assert_eq!(
+        stale.registry_error().map(Error::message),
+        Some("etcd down")
+    );
     drop(stale);
 
     // Errors that go on do not move the bound.

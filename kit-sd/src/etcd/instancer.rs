@@ -19,7 +19,7 @@ pub fn instancer(client: Client, prefix: impl Into<String>) -> Instancer {
     instancer_with_backoff(client, prefix, Backoff::default())
 }
 
-/// [`instancer`] with the given backoff between failed tries.
+/// [`instancer()`] with the given backoff between failed tries.
 ///
 /// # Panics
 /// Outside a Tokio runtime, as `tokio::spawn` does.

@@ -162,7 +162,9 @@ impl EtcdRegistrar {
                 Ok(Some(response)) if response.ttl() > 0 => *delays = self.backoff.delays(),
                 Ok(Some(_)) => return Session::Expired,
                 Ok(None) => {
-                    return Session::Failed(Error::unavailable("etcd: the keep-alive stream ended"));
+                    return Session::Failed(Error::unavailable(
+                        "etcd: the keep-alive stream ended",
+                    ));
                 }
                 Err(e) => return Session::Failed(error("keeping the lease alive", e)),
             }

@@ -97,7 +97,10 @@ impl RetryBudget {
     /// How many retries the budget would allow now.
     pub fn available(&self) -> u64 {
         self.advance();
-        let b = self.balance.load(Ordering::Acquire).saturating_add(self.reserve);
+        let b = self
+            .balance
+            .load(Ordering::Acquire)
+            .saturating_add(self.reserve);
         u64::try_from(b / WITHDRAW).unwrap_or(0)
     }
 
@@ -127,7 +130,9 @@ impl RetryBudget {
         if now > current {
             // Slots current+1 ..= now are reused: what they held is older
             // than the window. At most every slot once.
-            let first = current.saturating_add(1).max(now.saturating_sub(u64::from(SLOTS) - 1));
+            let first = current
+                .saturating_add(1)
+                .max(now.saturating_sub(u64::from(SLOTS) - 1));
             for n in first..=now {
                 let expired = self.slot(n).swap(0, Ordering::AcqRel);
                 self.balance.fetch_sub(expired, Ordering::AcqRel);
@@ -170,7 +175,10 @@ mod tests {
         }
         assert_eq!(budget.available(), 3);
         assert!(budget.withdraw() && budget.withdraw() && budget.withdraw());
-        assert!(!budget.withdraw(), "a 30% budget gives 3 retries for 10 calls, not 4");
+        assert!(
+            !budget.withdraw(),
+            "a 30% budget gives 3 retries for 10 calls, not 4"
+        );
 
         let reserve = RetryBudget::new(Duration::from_secs(2), 5, 0.0);
         assert_eq!(reserve.available(), 10);

@@ -85,15 +85,18 @@ pub struct Retry<S> {
     settings: Arc<Settings>,
 }
 
+impl Retry<()> {
+    /// The layer, to change the settings. (On `Retry<()>` only so that
+    /// `Retry::layer()` needs no type annotation.)
+    pub fn layer() -> RetryLayer {
+        RetryLayer::new()
+    }
+}
+
 impl<S> Retry<S> {
     /// Retries `inner` with [`RetryLayer::new`]'s defaults.
     pub fn new(inner: S) -> Retry<S> {
         tower_layer::Layer::layer(&RetryLayer::new(), inner)
-    }
-
-    /// The layer, to change the settings.
-    pub fn layer() -> RetryLayer {
-        RetryLayer::new()
     }
 
     /// The inner service.

@@ -25,27 +25,27 @@ fn scripted(script: Vec<Step>) -> (Endpoint<Request<()>, u32>, Log) {
     let log: Log = Arc::default();
     let script = Arc::new(script);
     let seen = log.clone();
-    let svc = endpoint_fn(move |req: Request<()>| {
-        let n = {
-            let mut log = seen.lock().unwrap();
-            log.push((Instant::now(), req.context().deadline()));
-            log.len()
-        };
-        let step = script.get(n - 1).cloned().unwrap_or(Step::Ok);
-        async move {
-            match step {
-                Step::Ok => Ok(n as u32),
-                Step::Fail(code) => Err(Error::new(code, format!("fail #{n}"))),
-                Step::Hint(after) => {
-                    Err(Error::resource_exhausted(format!("slow down #{n}")).with_retry_after(after))
-                }
-                Step::Sleep(d) => {
-                    tokio::time::sleep(d).await;
-                    Ok(n as u32)
+    let svc =
+        endpoint_fn(move |req: Request<()>| {
+            let n = {
+                let mut log = seen.lock().unwrap();
+                log.push((Instant::now(), req.context().deadline()));
+                log.len()
+            };
+            let step = script.get(n - 1).cloned().unwrap_or(Step::Ok);
+            async move {
+                match step {
+                    Step::Ok => Ok(n as u32),
+                    Step::Fail(code) => Err(Error::new(code, format!("fail #{n}"))),
+                    Step::Hint(after) => Err(Error::resource_exhausted(format!("slow down #{n}"))
+                        .with_retry_after(after)),
+                    Step::Sleep(d) => {
+                        tokio::time::sleep(d).await;
+                        Ok(n as u32)
+                    }
                 }
             }
-        }
-    });
+        });
     (Endpoint::new(svc), log)
 }
 
@@ -58,8 +58,16 @@ fn layer() -> RetryLayer {
 
 #[tokio::test(start_paused = true)]
 async fn retries_until_success() {
-    let (svc, log) = scripted(vec![Step::Fail(Code::Unavailable), Step::Fail(Code::Unavailable)]);
-    let n = layer().max_attempts(3).layer(svc).oneshot(Request::new(())).await.unwrap();
+    let (svc, log) = scripted(vec![
+        Step::Fail(Code::Unavailable),
+        Step::Fail(Code::Unavailable),
+    ]);
+    let n = layer()
+        .max_attempts(3)
+        .layer(svc)
+        .oneshot(Request::new(()))
+        .await
+        .unwrap();
     assert_eq!(n, 3);
     assert_eq!(log.lock().unwrap().len(), 3);
 }
@@ -71,7 +79,12 @@ async fn the_final_error_lists_every_attempt() {
         Step::Fail(Code::DeadlineExceeded),
         Step::Fail(Code::Unavailable),
     ]);
-    let err = layer().max_attempts(3).layer(svc).oneshot(Request::new(())).await.unwrap_err();
+    let err = layer()
+        .max_attempts(3)
+        .layer(svc)
+        .oneshot(Request::new(()))
+        .await
+        .unwrap_err();
     assert_eq!(log.lock().unwrap().len(), 3);
     assert_eq!(err.code(), Code::Unavailable);
     assert_eq!(
@@ -81,23 +94,41 @@ async fn the_final_error_lists_every_attempt() {
     );
     let attempts = Attempts::of(&err).unwrap();
     let codes: Vec<Code> = attempts.errors().iter().map(Error::code).collect();
-    assert_eq!(codes, [Code::Unavailable, Code::DeadlineExceeded, Code::Unavailable]);
+    assert_eq!(
+        codes,
+        [Code::Unavailable, Code::DeadlineExceeded, Code::Unavailable]
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_non_retriable_error_comes_back_at_once_unchanged() {
     let (svc, log) = scripted(vec![Step::Fail(Code::InvalidArgument)]);
-    let err = layer().layer(svc).oneshot(Request::new(())).await.unwrap_err();
+    let err = layer()
+        .layer(svc)
+        .oneshot(Request::new(()))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::InvalidArgument);
     assert_eq!(err.message(), "fail #1");
     assert!(Attempts::of(&err).is_none());
     assert_eq!(log.lock().unwrap().len(), 1);
 
     // after a retriable one, it ends the loop and is listed
-    let (svc, log) = scripted(vec![Step::Fail(Code::Unavailable), Step::Fail(Code::NotFound)]);
-    let err = layer().max_attempts(5).layer(svc).oneshot(Request::new(())).await.unwrap_err();
+    let (svc, log) = scripted(vec![
+        Step::Fail(Code::Unavailable),
+        Step::Fail(Code::NotFound),
+    ]);
+    let err = layer()
+        .max_attempts(5)
+        .layer(svc)
+        .oneshot(Request::new(()))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::NotFound);
-    assert!(err.message().starts_with("not retriable after 2 attempts"), "{err}");
+    assert!(
+        err.message().starts_with("not retriable after 2 attempts"),
+        "{err}"
+    );
     assert_eq!(log.lock().unwrap().len(), 2);
 }
 
@@ -114,7 +145,10 @@ async fn each_attempt_has_its_timeout_and_the_inner_service_sees_it() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::DeadlineExceeded);
-    assert!(err.message().contains("attempt timed out after 100ms"), "{err}");
+    assert!(
+        err.message().contains("attempt timed out after 100ms"),
+        "{err}"
+    );
     let log = log.lock().unwrap();
     assert_eq!(log.len(), 3);
     for (at, deadline) in log.iter() {
@@ -122,7 +156,10 @@ async fn each_attempt_has_its_timeout_and_the_inner_service_sees_it() {
     }
     // three timeouts and two jittered pauses of 10–20 ms
     let took = started.elapsed();
-    assert!(took >= Duration::from_millis(320) && took < Duration::from_millis(340), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(320) && took < Duration::from_millis(340),
+        "{took:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -139,7 +176,11 @@ async fn the_request_deadline_bounds_all_attempts() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), Code::DeadlineExceeded);
-    assert!(err.message().starts_with("deadline reached after 3 attempts"), "{err}");
+    assert!(
+        err.message()
+            .starts_with("deadline reached after 3 attempts"),
+        "{err}"
+    );
     assert!(started.elapsed() <= Duration::from_millis(250));
     let log = log.lock().unwrap();
     assert_eq!(log.len(), 3);
@@ -157,11 +198,18 @@ async fn backoff_is_exponential_with_jitter_and_honours_retry_after() {
         .layer(svc)
         .oneshot(Request::new(()))
         .await;
-    let log = log.lock().unwrap();
-    let gaps: Vec<Duration> = log.windows(2).map(|w| w[1].0 - w[0].0).collect();
+    let gaps: Vec<Duration> = log
+        .lock()
+        .unwrap()
+        .windows(2)
+        .map(|w| w[1].0 - w[0].0)
+        .collect();
     let bases = [100, 200, 400, 500, 500].map(Duration::from_millis);
     for (gap, base) in gaps.iter().zip(bases) {
-        assert!(*gap >= base && *gap < base * 2, "gap {gap:?} for base {base:?}");
+        assert!(
+            *gap >= base && *gap < base * 2,
+            "gap {gap:?} for base {base:?}"
+        );
     }
 
     let (svc, log) = scripted(vec![Step::Hint(Duration::from_secs(3))]);
@@ -180,10 +228,18 @@ async fn an_empty_budget_stops_retries() {
         .layer(svc);
     // call 1 deposits half a retry: not enough
     let err = svc.clone().oneshot(Request::new(())).await.unwrap_err();
-    assert!(err.message().starts_with("retry budget exhausted after 1 attempt:"), "{err}");
+    assert!(
+        err.message()
+            .starts_with("retry budget exhausted after 1 attempt:"),
+        "{err}"
+    );
     // call 2 makes it a whole one: one retry, then the budget is dry again
     let err = svc.oneshot(Request::new(())).await.unwrap_err();
-    assert!(err.message().starts_with("retry budget exhausted after 2 attempts"), "{err}");
+    assert!(
+        err.message()
+            .starts_with("retry budget exhausted after 2 attempts"),
+        "{err}"
+    );
     assert_eq!(log.lock().unwrap().len(), 3);
 }
 
@@ -191,12 +247,17 @@ async fn an_empty_budget_stops_retries() {
 async fn balancer_errors_count_as_attempts() {
     let (publisher, instancer) = crate::instancer::channel();
     let endpointer = crate::Endpointer::new(instancer, |_: &crate::Instance| {
-        Ok::<_, Error>(kit_endpoint::Endpoint::new(endpoint_fn(|_: Request<()>| async {
-            Ok::<_, Error>(())
-        })))
+        Ok::<_, Error>(kit_endpoint::Endpoint::new(endpoint_fn(
+            |_: Request<()>| async { Ok::<_, Error>(()) },
+        )))
     });
     let lb = crate::Balancer::new(endpointer, crate::balance::RoundRobin::new());
-    let err = layer().max_attempts(3).layer(lb).oneshot(Request::new(())).await.unwrap_err();
+    let err = layer()
+        .max_attempts(3)
+        .layer(lb)
+        .oneshot(Request::new(()))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Code::Unavailable);
     assert_eq!(Attempts::of(&err).unwrap().errors().len(), 3);
     drop(publisher);

@@ -124,7 +124,13 @@ impl ConsulFake {
 
     /// Registered service IDs.
     pub fn service_ids(&self) -> Vec<String> {
-        self.inner.lock().unwrap().services.keys().cloned().collect()
+        self.inner
+            .lock()
+            .unwrap()
+            .services
+            .keys()
+            .cloned()
+            .collect()
     }
 
     /// A receiver of the count of check passes.
@@ -150,12 +156,19 @@ async fn health(
         let mut inner = fake.inner.lock().unwrap();
         if inner.fail_next > 0 {
             inner.fail_next -= 1;
-            return (StatusCode::INTERNAL_SERVER_ERROR, "rpc error: No cluster leader").into_response();
+            return (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "rpc error: No cluster leader",
+            )
+                .into_response();
         }
     }
     let asked: u64 = q.get("index").and_then(|i| i.parse().ok()).unwrap_or(0);
     fake.seen_indexes.send_modify(|seen| seen.push(asked));
-    let wait = q.get("wait").and_then(|w| parse_wait(w)).unwrap_or(Duration::from_secs(300));
+    let wait = q
+        .get("wait")
+        .and_then(|w| parse_wait(w))
+        .unwrap_or(Duration::from_secs(300));
     let mut index = fake.index.subscribe();
     if asked > 0 && *index.borrow_and_update() <= asked {
         let _ = tokio::time::timeout(wait, index.changed()).await;
@@ -215,7 +228,11 @@ async fn pass(State(fake): State<Arc<ConsulFake>>, Path(check): Path<String>) ->
     let changed = {
         let mut inner = fake.inner.lock().unwrap();
         let Some(s) = inner.services.get_mut(id) else {
-            return (StatusCode::NOT_FOUND, format!("Unknown check ID \"{check}\"")).into_response();
+            return (
+                StatusCode::NOT_FOUND,
+                format!("Unknown check ID \"{check}\""),
+            )
+                .into_response();
         };
         !std::mem::replace(&mut s.passing, true)
     };
