@@ -1,7 +1,7 @@
 //! Test support for kit: the one place tests get real servers.
 //!
-//! kit's tests run against the real thing: Debian's `redis-server` (and, as
-//! their issues land, `etcd`, `dnsmasq`, an OTLP receiver…), each started as
+//! kit's tests run against the real thing: Debian's `redis-server`, `etcd`
+//! and `dnsmasq` (and, as their issues land, an OTLP receiver…), each started as
 //! a child process on a free loopback port with its own temporary directory,
 //! and killed when its handle drops, even if the test panics. A missing
 //! binary is an error that names the Debian package to install; a test never
@@ -25,6 +25,8 @@
 //! - [`process`]: spawning, readiness, kill-on-drop.
 //! - [`port`]: free loopback ports.
 //! - [`redis`](mod@redis): [`RedisServer`].
+//! - [`etcd`](mod@etcd): [`EtcdServer`] (Debian `etcd-server`).
+//! - [`dns`](mod@dns): [`DnsServer`] serving SRV records (Debian `dnsmasq`).
 //! - `bench` (feature `bench`): ratios against a baseline from criterion's results.
 //! - `echo` (feature `grpc`): the `kit.test.echo.Echo` gRPC service for transport tests.
 
@@ -33,14 +35,18 @@
 
 #[cfg(feature = "bench")]
 pub mod bench;
+pub mod dns;
 #[cfg(feature = "grpc")]
 pub mod echo;
 pub mod error;
+pub mod etcd;
 pub mod port;
 pub mod process;
 pub mod redis;
 
+pub use dns::{DnsServer, SrvRecord};
 pub use error::LaunchError;
+pub use etcd::EtcdServer;
 pub use port::free_port;
 pub use process::ChildServer;
 pub use redis::RedisServer;

@@ -111,8 +111,48 @@ impl ChildServer {
     /// it is not running.
     pub fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
+            // A paused process dies of SIGKILL too; no SIGCONT needed.
             let _ = child.kill();
             let _ = child.wait();
+        }
+    }
+
+    /// Stops the process with SIGSTOP, as a hung server or a network
+    /// partition looks to its clients: connections stay open, nothing
+    /// answers. [`resume`](ChildServer::resume) continues it.
+    pub fn pause(&mut self) -> Result<(), LaunchError> {
+        self.signal("STOP")
+    }
+
+    /// Continues a [`pause`](ChildServer::pause)d process (SIGCONT).
+    pub fn resume(&mut self) -> Result<(), LaunchError> {
+        self.signal("CONT")
+    }
+
+    /// Sends a signal with the `kill` command (no unsafe code, no libc).
+    fn signal(&mut self, name: &str) -> Result<(), LaunchError> {
+        let what = format!("sending SIG{name} to {}", self.spec.binary);
+        let Some(pid) = self.pid() else {
+            return Err(LaunchError::Io {
+                what,
+                source: std::io::Error::other("the process is not running"),
+            });
+        };
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(pid.to_string())
+            .status()
+            .map_err(|source| LaunchError::Io {
+                what: what.clone(),
+                source,
+            })?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(LaunchError::Io {
+                what,
+                source: std::io::Error::other(format!("kill exited with {status}")),
+            })
         }
     }
 
