@@ -197,7 +197,9 @@ impl Breaker {
     /// outcome with [`Permit::finish`], or drop it to count nothing. `Err`
     /// is the `Unavailable` refusal (see [`Rejected`]).
     pub fn acquire(&self) -> Result<Permit, Error> {
-        self.try_acquire().map_err(Rejected::into_error)
+        let mut permit = self.try_acquire().map_err(Rejected::into_error)?;
+        permit.start_timer();
+        Ok(permit)
     }
 
     pub(crate) fn try_acquire(&self) -> Result<Permit, Rejected> {
@@ -303,7 +305,13 @@ impl Shared {
     /// Nanoseconds since `epoch`.
     #[inline]
     pub(crate) fn now(&self) -> u64 {
-        nanos(Instant::now().saturating_duration_since(self.epoch))
+        self.nanos_at(Instant::now())
+    }
+
+    /// `at` in nanoseconds since `epoch`.
+    #[inline]
+    pub(crate) fn nanos_at(&self, at: Instant) -> u64 {
+        nanos(at.saturating_duration_since(self.epoch))
     }
 
     /// The index of the current `interval` since the breaker closed.

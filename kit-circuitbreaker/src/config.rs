@@ -131,16 +131,17 @@ pub struct Config {
 }
 
 impl Default for Config {
-    /// Trip when half the calls of the last 10 s failed, once there are 20;
-    /// open for 5 s, doubling on each re-open up to 60 s; 3 concurrent
-    /// probes, 3 successes to close; `poll_ready` fails fast.
+    /// Trip when half of the last 100 calls failed, once there are 20;
+    /// open for 5 s, doubling on each re-open in a row up to 60 s; 3
+    /// concurrent probes, 3 successes to close; `poll_ready` fails fast.
+    ///
+    /// A count window is the default (as in Resilience4j) because it needs
+    /// no clock read per call; a time window
+    /// (`Window::Time(Duration::from_secs(10))`) forgets old failures at low
+    /// traffic, for one clock read per call.
     fn default() -> Config {
         Config {
-            trips: vec![Trip::failure_rate(
-                0.5,
-                Window::Time(Duration::from_secs(10)),
-                20,
-            )],
+            trips: vec![Trip::failure_rate(0.5, Window::Count(100), 20)],
             open_for: Duration::from_secs(5),
             backoff: Some((2.0, Duration::from_secs(60))),
             max_probes: 3,

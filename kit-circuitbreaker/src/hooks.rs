@@ -7,6 +7,7 @@
 //! event, so they must be cheap and must not block; the call hooks run on
 //! every call.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::{Outcome, State};
@@ -55,14 +56,17 @@ pub struct Transition {
 /// Receives every event of a breaker, for metrics. Every method has an
 /// empty default.
 ///
+/// Hooks behind an `Arc` are hooks too, so the caller can keep a handle:
+///
 /// ```
+/// use std::sync::Arc;
 /// use std::sync::atomic::{AtomicU64, Ordering};
-/// use kit_circuitbreaker::{Hooks, Outcome, State, Transition};
+/// use kit_circuitbreaker::{Breaker, Config, Hooks, Outcome, State, Transition, Trip};
 ///
 /// #[derive(Default)]
 /// struct Counters { failures: AtomicU64, rejected: AtomicU64, opened: AtomicU64 }
 ///
-/// impl Hooks for std::sync::Arc<Counters> {
+/// impl Hooks for Counters {
 ///     fn on_call(&self, _state: State, outcome: Outcome, _slow: bool) {
 ///         if outcome == Outcome::Failure {
 ///             self.failures.fetch_add(1, Ordering::Relaxed);
@@ -77,6 +81,18 @@ pub struct Transition {
 ///         }
 ///     }
 /// }
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+/// let counters = Arc::new(Counters::default());
+/// let breaker = Breaker::new(
+///     Config::new().trips([Trip::consecutive_failures(1)]).hooks(counters.clone()),
+/// );
+/// breaker.acquire().unwrap().finish(Outcome::Failure);
+/// assert!(breaker.acquire().is_err());
+/// assert_eq!(counters.failures.load(Ordering::Relaxed), 1);
+/// assert_eq!(counters.opened.load(Ordering::Relaxed), 1);
+/// assert_eq!(counters.rejected.load(Ordering::Relaxed), 1);
+/// # }
 /// ```
 pub trait Hooks: Send + Sync + 'static {
     /// After every state change.
@@ -98,5 +114,23 @@ pub trait Hooks: Send + Sync + 'static {
     /// After every call the breaker refused, with the state that refused it.
     fn on_rejected(&self, state: State) {
         let _ = state;
+    }
+}
+
+impl<H: Hooks> Hooks for Arc<H> {
+    fn on_state_change(&self, transition: &Transition) {
+        (**self).on_state_change(transition);
+    }
+
+    fn on_call(&self, state: State, outcome: Outcome, slow: bool) {
+        (**self).on_call(state, outcome, slow);
+    }
+
+    fn on_cancelled(&self, state: State) {
+        (**self).on_cancelled(state);
+    }
+
+    fn on_rejected(&self, state: State) {
+        (**self).on_rejected(state);
     }
 }

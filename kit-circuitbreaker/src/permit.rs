@@ -40,13 +40,13 @@ pub struct Permit {
 }
 
 impl Permit {
+    #[inline]
     pub(crate) fn new(shared: Arc<Shared>, generation: u32, kind: Kind) -> Permit {
-        let start = shared.timed.then(Instant::now);
         Permit {
             shared,
             generation,
             kind,
-            start,
+            start: None,
             finished: false,
         }
     }
@@ -67,11 +67,18 @@ impl Permit {
         state::generation(self.shared.word.0.load(Acquire)) == self.generation
     }
 
-    /// Restarts the slow-call clock: a permit taken in `poll_ready` starts
-    /// timing when the call is made.
+    /// Discards a permit of a past generation without reporting it: it
+    /// admitted no call, and its generation's probe slots are gone.
+    pub(crate) fn discard_stale(mut self) {
+        debug_assert!(!self.is_current());
+        self.finished = true;
+    }
+
+    /// Starts the slow-call clock, if a policy needs it: a permit taken in
+    /// `poll_ready` starts timing when the call is made.
     #[inline]
     pub(crate) fn start_timer(&mut self) {
-        if self.start.is_some() {
+        if self.shared.timed {
             self.start = Some(Instant::now());
         }
     }
@@ -80,10 +87,13 @@ impl Permit {
     pub fn finish(mut self, outcome: Outcome) {
         self.finished = true;
         let s = &*self.shared;
-        let now = if s.needs_now { s.now() } else { 0 };
+        // One clock read serves the time window and the slow-call timer.
+        let end = s.needs_now.then(Instant::now);
+        let now = end.map_or(0, |end| s.nanos_at(end));
         let took = self
             .start
-            .map(|start| Instant::now().saturating_duration_since(start));
+            .zip(end)
+            .map(|(start, end)| end.saturating_duration_since(start));
         let slow = match (took, s.slowest_allowed) {
             (Some(took), Some(limit)) => crate::breaker::nanos(took) >= limit,
             _ => false,

@@ -113,11 +113,11 @@ impl<S, C> CircuitBreaker<S, C> {
             Some(s) => s.as_mut().reset(at),
             None => wait.sleep = Some(Box::pin(sleep_until(at))),
         }
-        if let Some(s) = &mut wait.sleep {
-            if s.as_mut().poll(cx).is_ready() {
-                wait.sleep = None;
-                return Poll::Ready(());
-            }
+        if let Some(s) = &mut wait.sleep
+            && s.as_mut().poll(cx).is_ready()
+        {
+            wait.sleep = None;
+            return Poll::Ready(());
         }
         Poll::Pending
     }
@@ -169,10 +169,15 @@ where
             Slot::Refused(r) => return self.refuse(r),
             // Stale (a transition since `poll_ready`), or `poll_ready` was
             // not called: ask again.
-            Slot::Admitted(_) | Slot::Empty => match self.breaker.admit() {
-                Ok(p) => p,
-                Err(r) => return self.refuse(r),
-            },
+            other => {
+                if let Slot::Admitted(stale) = other {
+                    stale.discard_stale();
+                }
+                match self.breaker.admit() {
+                    Ok(p) => p,
+                    Err(r) => return self.refuse(r),
+                }
+            }
         };
         permit.start_timer();
         ResponseFuture::called(self.inner.call(req), permit, self.classify.clone())
