@@ -133,3 +133,12 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// The division-free modulo is `n % len` for every cursor and size.
+    #[test]
+    fn fastmod_is_modulo(size in 1u32..=MAX_COUNT_WINDOW, n in any::<u32>()) {
+        let w = CountWindow::new(size);
+        prop_assert_eq!(w.index(n), (n % size) as usize);
+    }
+}
