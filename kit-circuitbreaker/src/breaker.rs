@@ -210,6 +210,18 @@ impl Breaker {
     /// for one call.
     #[inline]
     pub(crate) fn admit(&self) -> Result<Permit, Rejected> {
+        // The closed state's path, inlined: one load.
+        let bits = self.shared.word.0.load(Acquire);
+        if state::state(bits) == State::Closed {
+            let generation = state::generation(bits);
+            return Ok(Permit::new(self.shared.clone(), generation, Kind::Closed));
+        }
+        self.admit_other()
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn admit_other(&self) -> Result<Permit, Rejected> {
         let (generation, kind) = self.shared.admit()?;
         Ok(Permit::new(self.shared.clone(), generation, kind))
     }
@@ -331,7 +343,6 @@ impl Shared {
             .unwrap_or(self.epoch + Duration::from_secs(86_400 * 365 * 30))
     }
 
-    #[inline]
     fn admit(&self) -> Result<(u32, Kind), Rejected> {
         let mut bits = self.word.0.load(Acquire);
         loop {

@@ -17,36 +17,39 @@ use crate::State;
 /// will probe again if it knows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rejected {
-    state: State,
-    retry_in: Option<Duration>,
+    /// Milliseconds until the probe, rounded up; `NO_RETRY` when unknown.
+    /// Kept to 16 bytes in all, so refusals move cheaply.
+    retry_in_ms: u64,
     probes: u32,
+    state: State,
 }
+
+const NO_RETRY: u64 = u64::MAX;
 
 impl Rejected {
     pub(crate) fn open(retry_in: Duration) -> Rejected {
         // Round up to the millisecond so the message never says "0ns" while open.
         let ms = retry_in.as_nanos().div_ceil(1_000_000);
-        let retry_in = Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX));
         Rejected {
-            state: State::Open,
-            retry_in: Some(retry_in),
+            retry_in_ms: u64::try_from(ms).unwrap_or(NO_RETRY - 1).min(NO_RETRY - 1),
             probes: 0,
+            state: State::Open,
         }
     }
 
     pub(crate) fn probing(probes: u32) -> Rejected {
         Rejected {
-            state: State::HalfOpen,
-            retry_in: None,
+            retry_in_ms: NO_RETRY,
             probes,
+            state: State::HalfOpen,
         }
     }
 
     pub(crate) fn forced() -> Rejected {
         Rejected {
-            state: State::ForcedOpen,
-            retry_in: None,
+            retry_in_ms: NO_RETRY,
             probes: 0,
+            state: State::ForcedOpen,
         }
     }
 
@@ -58,14 +61,14 @@ impl Rejected {
 
     /// How long until the breaker admits a probe, when it is open.
     pub fn retry_in(&self) -> Option<Duration> {
-        self.retry_in
+        (self.retry_in_ms != NO_RETRY).then(|| Duration::from_millis(self.retry_in_ms))
     }
 
     /// The kit error for this refusal: `Unavailable`, with a retry-after
     /// hint when open, and `self` as its source.
     pub fn into_error(self) -> Error {
         let err = Error::unavailable(self.to_string());
-        let err = match self.retry_in {
+        let err = match self.retry_in() {
             Some(after) => err.with_retry_after(after),
             None => err,
         };
@@ -75,7 +78,7 @@ impl Rejected {
 
 impl fmt::Display for Rejected {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match (self.state, self.retry_in) {
+        match (self.state, self.retry_in()) {
             (State::Open, Some(after)) => {
                 write!(
                     f,

@@ -3,9 +3,6 @@
 use std::fmt;
 use std::sync::Arc;
 use std::sync::atomic::Ordering::*;
-use std::time::Duration;
-
-use tokio::time::Instant;
 
 use crate::Outcome;
 use crate::breaker::Shared;
@@ -32,12 +29,17 @@ pub(crate) enum Kind {
 #[must_use = "a permit counts nothing unless finished"]
 pub struct Permit {
     shared: Arc<Shared>,
+    /// When the call started, in nanoseconds from the breaker's epoch, if a
+    /// slow-call policy needs to know; `NOT_TIMED` otherwise. A plain
+    /// number rather than an `Option<Instant>` keeps the permit at 24
+    /// bytes, which the hot path moves several times.
+    start: u64,
     generation: u32,
     kind: Kind,
-    /// When the call started, if a slow-call policy needs to know.
-    start: Option<Instant>,
     finished: bool,
 }
+
+const NOT_TIMED: u64 = u64::MAX;
 
 impl Permit {
     #[inline]
@@ -46,7 +48,7 @@ impl Permit {
             shared,
             generation,
             kind,
-            start: None,
+            start: NOT_TIMED,
             finished: false,
         }
     }
@@ -79,23 +81,20 @@ impl Permit {
     #[inline]
     pub(crate) fn start_timer(&mut self) {
         if self.shared.timed {
-            self.start = Some(Instant::now());
+            self.start = self.shared.now();
         }
     }
 
     /// Records the call's outcome.
+    #[inline]
     pub fn finish(mut self, outcome: Outcome) {
         self.finished = true;
         let s = &*self.shared;
         // One clock read serves the time window and the slow-call timer.
-        let end = s.needs_now.then(Instant::now);
-        let now = end.map_or(0, |end| s.nanos_at(end));
-        let took = self
-            .start
-            .zip(end)
-            .map(|(start, end)| end.saturating_duration_since(start));
+        let now = if s.needs_now { s.now() } else { 0 };
+        let took = (self.start != NOT_TIMED).then(|| now.saturating_sub(self.start));
         let slow = match (took, s.slowest_allowed) {
-            (Some(took), Some(limit)) => crate::breaker::nanos(took) >= limit,
+            (Some(took), Some(limit)) => took >= limit,
             _ => false,
         };
         if let Some(h) = &s.config.hooks {
@@ -117,10 +116,18 @@ impl Permit {
 }
 
 impl Drop for Permit {
+    #[inline]
     fn drop(&mut self) {
-        if self.finished {
-            return;
+        if !self.finished {
+            self.cancelled();
         }
+    }
+}
+
+impl Permit {
+    /// Dropped unfinished: counts nothing, frees a probe slot.
+    #[cold]
+    fn cancelled(&mut self) {
         if let Some(h) = &self.shared.config.hooks {
             h.on_cancelled(self.state());
         }
@@ -142,7 +149,7 @@ impl fmt::Debug for Permit {
 impl Shared {
     /// Records a call admitted while closed, and trips if a policy says so.
     #[inline]
-    fn record_closed(&self, generation: u32, outcome: Outcome, took: Option<Duration>, now: u64) {
+    fn record_closed(&self, generation: u32, outcome: Outcome, took: Option<u64>, now: u64) {
         let bits = self.word.0.load(Acquire);
         if state::generation(bits) != generation || outcome == Outcome::Ignore {
             return;
@@ -167,7 +174,10 @@ impl Shared {
         for p in self.policies.iter() {
             let (hit, cause) = match p.rate {
                 Rate::Failure => (failure, Cause::FailureRate),
-                Rate::SlowCall(limit) => (took.is_some_and(|t| t >= limit), Cause::SlowCallRate),
+                Rate::SlowCall(limit) => (
+                    took.is_some_and(|t| t >= crate::breaker::nanos(limit)),
+                    Cause::SlowCallRate,
+                ),
             };
             if p.record(generation, hit, now) {
                 self.trip(generation, cause);
