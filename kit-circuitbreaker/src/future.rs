@@ -16,41 +16,31 @@ pin_project! {
     /// half-open probe slot).
     #[derive(Debug)]
     pub struct ResponseFuture<F, C> {
+        // `None` for a refusal.
         #[pin]
-        kind: Kind<F, C>,
-    }
-}
-
-pin_project! {
-    #[project = KindProj]
-    #[derive(Debug)]
-    enum Kind<F, C> {
-        Called {
-            #[pin]
-            inner: F,
-            permit: Option<Permit>,
-            classify: C,
-        },
-        Rejected {
-            error: Option<Error>,
-        },
+        inner: Option<F>,
+        permit: Option<Permit>,
+        classify: C,
+        refusal: Option<Error>,
     }
 }
 
 impl<F, C> ResponseFuture<F, C> {
     pub(crate) fn called(inner: F, permit: Permit, classify: C) -> Self {
         ResponseFuture {
-            kind: Kind::Called {
-                inner,
-                permit: Some(permit),
-                classify,
-            },
+            inner: Some(inner),
+            permit: Some(permit),
+            classify,
+            refusal: None,
         }
     }
 
-    pub(crate) fn rejected(error: Error) -> Self {
+    pub(crate) fn rejected(error: Error, classify: C) -> Self {
         ResponseFuture {
-            kind: Kind::Rejected { error: Some(error) },
+            inner: None,
+            permit: None,
+            classify,
+            refusal: Some(error),
         }
     }
 }
@@ -65,21 +55,16 @@ where
 
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project().kind.project() {
-            KindProj::Called {
-                inner,
-                permit,
-                classify,
-            } => {
-                let res = ready!(inner.poll(cx)).map_err(Into::into);
-                if let Some(permit) = permit.take() {
-                    permit.finish(classify.classify(res.as_ref()));
-                }
-                Poll::Ready(res)
-            }
-            KindProj::Rejected { error } => Poll::Ready(Err(error.take().unwrap_or_else(|| {
+        let this = self.project();
+        let Some(inner) = this.inner.as_pin_mut() else {
+            return Poll::Ready(Err(this.refusal.take().unwrap_or_else(|| {
                 Error::internal("circuit breaker future polled after completion")
-            }))),
+            })));
+        };
+        let res = ready!(inner.poll(cx)).map_err(Into::into);
+        if let Some(permit) = this.permit.take() {
+            permit.finish(this.classify.classify(res.as_ref()));
         }
+        Poll::Ready(res)
     }
 }

@@ -12,13 +12,14 @@ use crate::state::{self, State, Word};
 
 /// How a permit was granted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub(crate) enum Kind {
     /// In the closed state: its outcome goes to the trip policies.
-    Closed,
+    Closed = 0,
     /// A half-open probe: it holds one of the probe slots.
-    Probe,
+    Probe = 1,
     /// Forced closed: nothing is recorded.
-    Untracked,
+    Untracked = 2,
 }
 
 /// The right to make one call through a [`Breaker`](crate::Breaker).
@@ -30,32 +31,49 @@ pub(crate) enum Kind {
 pub struct Permit {
     shared: Arc<Shared>,
     /// When the call started, in nanoseconds from the breaker's epoch, if a
-    /// slow-call policy needs to know; `NOT_TIMED` otherwise. A plain
-    /// number rather than an `Option<Instant>` keeps the permit at 24
-    /// bytes, which the hot path moves several times.
+    /// slow-call policy needs to know; `NOT_TIMED` otherwise.
     start: u64,
-    generation: u32,
-    kind: Kind,
-    finished: bool,
+    /// `generation:32 | kind:8 | finished:8`, one word: the hot path writes
+    /// and reads the permit whole, and fields written one by one and read
+    /// back as a word would stall store forwarding.
+    meta: u64,
 }
 
 const NOT_TIMED: u64 = u64::MAX;
+const FINISHED: u64 = 1 << 40;
 
 impl Permit {
     #[inline]
     pub(crate) fn new(shared: Arc<Shared>, generation: u32, kind: Kind) -> Permit {
         Permit {
             shared,
-            generation,
-            kind,
             start: NOT_TIMED,
-            finished: false,
+            meta: u64::from(generation) | ((kind as u64) << 32),
         }
+    }
+
+    #[inline]
+    fn generation(&self) -> u32 {
+        self.meta as u32
+    }
+
+    #[inline]
+    fn kind(&self) -> Kind {
+        match (self.meta >> 32) as u8 {
+            0 => Kind::Closed,
+            1 => Kind::Probe,
+            _ => Kind::Untracked,
+        }
+    }
+
+    #[inline]
+    fn finished(&self) -> bool {
+        self.meta & FINISHED != 0
     }
 
     /// The state the call was admitted in: closed, half-open or forced closed.
     pub fn state(&self) -> State {
-        match self.kind {
+        match self.kind() {
             Kind::Closed => State::Closed,
             Kind::Probe => State::HalfOpen,
             Kind::Untracked => State::ForcedClosed,
@@ -66,14 +84,14 @@ impl Permit {
     /// permit (no transition since).
     #[inline]
     pub(crate) fn is_current(&self) -> bool {
-        state::generation(self.shared.word.0.load(Acquire)) == self.generation
+        state::generation(self.shared.word.0.load(Acquire)) == self.generation()
     }
 
     /// Discards a permit of a past generation without reporting it: it
     /// admitted no call, and its generation's probe slots are gone.
     pub(crate) fn discard_stale(mut self) {
         debug_assert!(!self.is_current());
-        self.finished = true;
+        self.meta |= FINISHED;
     }
 
     /// Starts the slow-call clock, if a policy needs it: a permit taken in
@@ -88,7 +106,7 @@ impl Permit {
     /// Records the call's outcome.
     #[inline]
     pub fn finish(mut self, outcome: Outcome) {
-        self.finished = true;
+        self.meta |= FINISHED;
         let s = &*self.shared;
         // One clock read serves the time window and the slow-call timer.
         let now = if s.needs_now { s.now() } else { 0 };
@@ -100,15 +118,15 @@ impl Permit {
         if let Some(h) = &s.config.hooks {
             h.on_call(self.state(), outcome, slow);
         }
-        match self.kind {
-            Kind::Closed => s.record_closed(self.generation, outcome, took, now),
+        match self.kind() {
+            Kind::Closed => s.record_closed(self.generation(), outcome, took, now),
             Kind::Probe => {
                 let outcome = if slow && outcome == Outcome::Success {
                     Outcome::Failure
                 } else {
                     outcome
                 };
-                s.release_probe(self.generation, outcome);
+                s.release_probe(self.generation(), outcome);
             }
             Kind::Untracked => {}
         }
@@ -118,7 +136,7 @@ impl Permit {
 impl Drop for Permit {
     #[inline]
     fn drop(&mut self) {
-        if !self.finished {
+        if !self.finished() {
             self.cancelled();
         }
     }
@@ -131,8 +149,9 @@ impl Permit {
         if let Some(h) = &self.shared.config.hooks {
             h.on_cancelled(self.state());
         }
-        if self.kind == Kind::Probe {
-            self.shared.release_probe(self.generation, Outcome::Ignore);
+        if self.kind() == Kind::Probe {
+            self.shared
+                .release_probe(self.generation(), Outcome::Ignore);
         }
     }
 }
@@ -141,7 +160,7 @@ impl fmt::Debug for Permit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Permit")
             .field("state", &self.state())
-            .field("generation", &self.generation)
+            .field("generation", &self.generation())
             .finish_non_exhaustive()
     }
 }

@@ -22,18 +22,14 @@ pub struct CircuitBreaker<S, C = ByCode> {
     inner: S,
     breaker: Breaker,
     classify: C,
-    slot: Slot,
+    /// The permit `poll_ready` took for the next call. A bare `Option`
+    /// (its niche is the `Arc`) so the hot path moves whole words.
+    permit: Option<Permit>,
+    /// The refusal `poll_ready` decided for the next call, in `FailFast` mode.
+    refused: Option<Rejected>,
     /// What a `Readiness::NotReady` service waits on while refused; boxed
     /// because it is rare and the service should stay small.
     wait: Option<Box<Wait>>,
-}
-
-/// What `poll_ready` decided for the next call.
-#[derive(Debug)]
-enum Slot {
-    Empty,
-    Admitted(Permit),
-    Refused(Rejected),
 }
 
 #[derive(Default)]
@@ -56,7 +52,8 @@ impl<S, C> CircuitBreaker<S, C> {
             inner,
             breaker,
             classify,
-            slot: Slot::Empty,
+            permit: None,
+            refused: None,
             wait: None,
         }
     }
@@ -82,9 +79,12 @@ impl<S, C> CircuitBreaker<S, C> {
         self.inner
     }
 
-    fn refuse<F>(&self, r: Rejected) -> ResponseFuture<F, C> {
+    fn refuse<F>(&self, r: Rejected) -> ResponseFuture<F, C>
+    where
+        C: Clone,
+    {
         self.breaker.count_rejection(&r);
-        ResponseFuture::rejected(r.into_error())
+        ResponseFuture::rejected(r.into_error(), self.classify.clone())
     }
 
     /// `Readiness::NotReady` while refused: register for wake-ups and
@@ -134,19 +134,21 @@ where
     type Future = ResponseFuture<S::Future, C>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
-        while !matches!(self.slot, Slot::Admitted(_)) {
+        while self.permit.is_none() {
             match self.breaker.admit() {
                 Ok(permit) => {
-                    self.slot = Slot::Admitted(permit);
-                    self.wait = None;
+                    self.permit = Some(permit);
+                    if self.refused.is_some() || self.wait.is_some() {
+                        self.refused = None;
+                        self.wait = None;
+                    }
                 }
                 Err(r) => match self.breaker.shared.config.readiness {
                     Readiness::FailFast => {
-                        self.slot = Slot::Refused(r);
+                        self.refused = Some(r);
                         return Poll::Ready(Ok(()));
                     }
                     Readiness::NotReady => {
-                        self.slot = Slot::Empty;
                         if self.poll_wait(cx, &r).is_pending() {
                             return Poll::Pending;
                         }
@@ -156,7 +158,7 @@ where
         }
         match self.inner.poll_ready(cx) {
             Poll::Ready(Err(e)) => {
-                self.slot = Slot::Empty;
+                self.permit = None;
                 Poll::Ready(Err(e.into()))
             }
             other => other.map_err(Into::into),
@@ -164,13 +166,15 @@ where
     }
 
     fn call(&mut self, req: Req) -> Self::Future {
-        let mut permit = match std::mem::replace(&mut self.slot, Slot::Empty) {
-            Slot::Admitted(p) if p.is_current() => p,
-            Slot::Refused(r) => return self.refuse(r),
-            // Stale (a transition since `poll_ready`), or `poll_ready` was
-            // not called: ask again.
-            other => {
-                if let Slot::Admitted(stale) = other {
+        let mut permit = match self.permit.take() {
+            Some(p) if p.is_current() => p,
+            stale_or_none => {
+                if let Some(r) = self.refused.take() {
+                    return self.refuse(r);
+                }
+                // Stale (a transition since `poll_ready`), or `poll_ready`
+                // was not called: ask again.
+                if let Some(stale) = stale_or_none {
                     stale.discard_stale();
                 }
                 match self.breaker.admit() {
@@ -200,7 +204,7 @@ impl<S: fmt::Debug, C: fmt::Debug> fmt::Debug for CircuitBreaker<S, C> {
             .field("inner", &self.inner)
             .field("breaker", &self.breaker)
             .field("classify", &self.classify)
-            .field("slot", &self.slot)
+            .field("permit", &self.permit)
             .finish_non_exhaustive()
     }
 }
