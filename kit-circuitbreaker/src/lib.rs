@@ -140,6 +140,16 @@
 //! counts every error, so six rate-limit rejections open the breaker for
 //! 60 s. With [`ByCode`], `ResourceExhausted` is not a failure.
 //!
+//! # Cost
+//!
+//! In the closed state admission is one atomic load; recording a call is a
+//! few loads for a consecutive-failure policy and one `fetch_add` for a
+//! count window, with no lock anywhere. The response future holds an `Arc`
+//! to the breaker (a tower future cannot borrow its service), which is the
+//! largest part of the cost. Time windows and slow-call policies read the
+//! clock once per call (twice for slow calls), which is why the default
+//! uses a count window. The crate README has the benchmark figures.
+//!
 //! # Layout
 //! - [`config`]: [`Config`], [`Trip`], [`Window`], [`Readiness`].
 //! - [`classify`]: [`Outcome`], [`Classify`], [`ByCode`], [`AnyError`].
