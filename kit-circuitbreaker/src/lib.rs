@@ -153,7 +153,9 @@
 //! # Layout
 //! - [`config`]: [`Config`], [`Trip`], [`Window`], [`Readiness`].
 //! - [`classify`]: [`Outcome`], [`Classify`], [`ByCode`], [`AnyError`].
-//! - [`Breaker`] and [`Permit`]: the shared state machine and its handle.
+//! - [`Breaker`] and [`Permit`]: the shared state machine and its handle (the
+//!   slow paths, admission outside the closed state and transitions, in a
+//!   private `transition` module; the lock-free counters in `window`).
 //! - [`hooks`]: [`Hooks`] and [`Transition`], for logs and metrics.
 //! - [`snapshot`]: [`Snapshot`], the state and counters.
 //! - [`CircuitBreaker`], [`CircuitBreakerLayer`], [`future`], [`error`]: the tower side.
@@ -172,6 +174,7 @@ mod permit;
 mod service;
 pub mod snapshot;
 mod state;
+mod transition;
 mod window;
 
 pub use breaker::Breaker;
