@@ -2,8 +2,8 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use opentelemetry::KeyValue;
 use opentelemetry::trace::SpanKind;
+use opentelemetry::{KeyValue, StringValue, Value};
 use tower_layer::Layer;
 
 use super::{Shared, Trace};
@@ -70,15 +70,16 @@ impl<T> TraceLayer<T> {
         TraceLayer::new(tracer, name, SpanKind::Client)
     }
 
-    /// Adds an attribute every span starts with.
+    /// Adds an attribute every span starts with. A string value is kept
+    /// behind an `Arc`, so each span shares it rather than copying it.
     pub fn attribute(mut self, attribute: KeyValue) -> Self {
-        self.attributes.push(attribute);
+        self.attributes.push(shared(attribute));
         self
     }
 
     /// Adds attributes every span starts with.
     pub fn attributes(mut self, attributes: impl IntoIterator<Item = KeyValue>) -> Self {
-        self.attributes.extend(attributes);
+        self.attributes.extend(attributes.into_iter().map(shared));
         self
     }
 
@@ -144,6 +145,18 @@ impl<T> TraceLayer<T> {
     /// The span name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+}
+
+/// The attribute with a string value moved behind an `Arc`: cloning it for
+/// every span is then a reference count, not an allocation.
+fn shared(attribute: KeyValue) -> KeyValue {
+    match attribute.value {
+        Value::String(s) => {
+            let s: Arc<str> = Arc::from(s.as_str());
+            KeyValue::new(attribute.key, Value::String(StringValue::from(s)))
+        }
+        _ => attribute,
     }
 }
 

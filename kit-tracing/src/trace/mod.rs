@@ -122,17 +122,26 @@ where
     fn call(&mut self, mut req: Req) -> Self::Future {
         let shared = &*self.shared;
         let ctx = req.context_mut();
-        let parent = ctx.otel_context_or_current();
-        let builder = SpanBuilder::from_name(shared.name.clone())
-            .with_kind(shared.kind.clone())
-            .with_attributes(shared.attributes.clone());
-        let span = shared.tracer.build_with_context(builder, &parent);
-        let cx = if span.is_recording() {
-            parent.with_span(span)
-        } else {
-            // Nothing to record: carry only the span context (unsampled),
-            // without boxing the span.
-            parent.with_remote_span_context(span.span_context().clone())
+        let cx = {
+            let current;
+            let parent = match ctx.otel_context() {
+                Some(stored) => stored,
+                None => {
+                    current = opentelemetry::Context::current();
+                    &current
+                }
+            };
+            let builder = SpanBuilder::from_name(shared.name.clone())
+                .with_kind(shared.kind.clone())
+                .with_attributes(shared.attributes.clone());
+            let span = shared.tracer.build_with_context(builder, parent);
+            if span.is_recording() {
+                parent.with_span(span)
+            } else {
+                // Nothing to record: carry only the span context (unsampled),
+                // without boxing the span.
+                parent.with_remote_span_context(span.span_context().clone())
+            }
         };
         ctx.set_otel_context(cx.clone());
         let outcome = future::Outcome {
