@@ -29,6 +29,8 @@
 //! which runs on the runtime, is done.
 //!
 //! ```no_run
+//! # #[cfg(not(feature = "otlp"))] fn main() {}
+//! # #[cfg(feature = "otlp")]
 //! # #[tokio::main] async fn main() -> Result<(), kit_tracing::SetupError> {
 //! let telemetry = kit_tracing::Setup::new("addsvc")
 //!     .version(env!("CARGO_PKG_VERSION"))
