@@ -1,9 +1,10 @@
 //! Test support for kit: the one place tests get real servers.
 //!
 //! kit's tests run against the real thing: Debian's `redis-server`, `etcd`
-//! and `dnsmasq` (and, as their issues land, an OTLP receiver…), each started as
-//! a child process on a free loopback port with its own temporary directory,
-//! and killed when its handle drops, even if the test panics. A missing
+//! and `dnsmasq`, each started as a child process on a free loopback port
+//! with its own temporary directory, and killed when its handle drops, even
+//! if the test panics. The OTLP receiver (feature `otlp`) is an in-process
+//! server in the same shape: a free loopback port, stopped on drop. A missing
 //! binary is an error that names the Debian package to install; a test never
 //! skips quietly.
 //!
@@ -29,6 +30,7 @@
 //! - [`dns`](mod@dns): [`DnsServer`] serving SRV records (Debian `dnsmasq`).
 //! - `bench` (feature `bench`): ratios against a baseline from criterion's results.
 //! - `echo` (feature `grpc`): the `kit.test.echo.Echo` gRPC service for transport tests.
+//! - `otlp` (feature `otlp`): `OtlpReceiver`, an OTLP trace receiver (gRPC and HTTP).
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -40,6 +42,8 @@ pub mod dns;
 pub mod echo;
 pub mod error;
 pub mod etcd;
+#[cfg(feature = "otlp")]
+pub mod otlp;
 pub mod port;
 pub mod process;
 pub mod redis;
@@ -47,6 +51,8 @@ pub mod redis;
 pub use dns::{DnsServer, SrvRecord};
 pub use error::LaunchError;
 pub use etcd::EtcdServer;
+#[cfg(feature = "otlp")]
+pub use otlp::OtlpReceiver;
 pub use port::free_port;
 pub use process::ChildServer;
 pub use redis::RedisServer;
