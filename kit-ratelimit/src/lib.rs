@@ -1,0 +1,17 @@
+//! Rate, keyed, concurrency and adaptive limits for kit endpoints.
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod clock;
+pub mod delay;
+pub mod future;
+pub mod hooks;
+pub mod keyed;
+pub mod limiter;
+pub mod rate;
+
+pub use delay::{DelayLimit, DelayLimitLayer};
+pub use governor::Quota;
+pub use keyed::{KeyedRateLimit, KeyedRateLimitLayer, KeyedRateLimiter};
+pub use limiter::RateLimiter;
+pub use rate::{RateLimit, RateLimitLayer};
