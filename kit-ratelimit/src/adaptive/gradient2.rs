@@ -19,10 +19,21 @@
 //! baseline decays 5% per window instead of waiting for the average.
 //!
 //! Written from the published description and source of Netflix's
-//! `Gradient2Limit` (concurrency-limits, Apache-2.0); the defaults are
-//! theirs. One difference: the baseline counts windows, not single
-//! requests, as it does in Netflix's library whenever the limit is wrapped
-//! in their `WindowedLimit`.
+//! `Gradient2Limit` (concurrency-limits, Apache-2.0). Two differences:
+//!
+//! - The baseline counts windows, not single requests, as it does in
+//!   Netflix's library whenever the limit is wrapped in their
+//!   `WindowedLimit`.
+//! - The default tolerance is 1.0, not Netflix's 1.5. With 1.5 the limit
+//!   keeps growing while latency stays under 1.5 × the baseline, and the
+//!   baseline, an average of recent latency, follows latency up: on a
+//!   callee that queues (latency grows with concurrency, nothing times
+//!   out) the limit drifts upward without end (Netflix issue #137, PR
+//!   #134). In kit's simulation (`examples/adaptive_trace.rs`, a backend
+//!   of 40 workers) tolerance 1.5 let the limit reach 94 within 30 s and
+//!   the 200 maximum within 90 s, with latency at 4.75 × the service time;
+//!   tolerance 1.0 held it at 45–58, latency within 1.5 ×. Set
+//!   [`tolerance`](Gradient2::tolerance) to 1.5 for Netflix's behaviour.
 
 use super::{Algorithm, Sample};
 
@@ -59,8 +70,9 @@ impl Default for Gradient2 {
 }
 
 impl Gradient2 {
-    /// Netflix's defaults: start at 20, between 20 and 200, smoothing 0.2,
-    /// queue size 4, tolerance 1.5, a baseline over 600 windows.
+    /// Netflix's defaults except the tolerance: start at 20, between 20
+    /// and 200, smoothing 0.2, queue size 4, a baseline over 600 windows;
+    /// tolerance 1.0 (see the [module docs](self)).
     pub fn new() -> Gradient2 {
         Gradient2 {
             initial: 20,
@@ -68,7 +80,7 @@ impl Gradient2 {
             max: 200,
             smoothing: 0.2,
             queue_size: 4.0,
-            tolerance: 1.5,
+            tolerance: 1.0,
             estimate: 20.0,
             long: ExpAvg::new(600, 10),
         }
@@ -115,7 +127,7 @@ impl Gradient2 {
     }
 
     /// How much latency may rise over the baseline before the limit is cut
-    /// (at least 1.0; 2.0 accepts doubled latency).
+    /// (at least 1.0, the default; 2.0 accepts doubled latency).
     pub fn tolerance(mut self, tolerance: f64) -> Self {
         self.tolerance = if tolerance >= 1.0 { tolerance } else { 1.0 };
         self

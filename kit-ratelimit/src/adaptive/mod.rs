@@ -13,8 +13,7 @@
 //! Two algorithms from Netflix's concurrency-limits are built in:
 //!
 //! - [`Gradient2`] compares each window's latency with a slow average of
-//!   past windows, and tolerates a rise of 50% by default. It is the
-//!   default.
+//!   past windows. It is the default.
 //! - [`Vegas`] estimates the queue at the callee from the rise over the
 //!   lowest latency seen, as TCP Vegas does.
 //!
