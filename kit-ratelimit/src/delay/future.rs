@@ -106,6 +106,15 @@ where
                     deadline,
                 } => {
                     ready!(sleep.as_mut().poll(cx));
+                    // Woken late (a busy runtime) past the deadline: the
+                    // work is no longer wanted, so take no token for it.
+                    let now = Instant::now();
+                    if deadline.is_some_and(|d| now > d) {
+                        let hint = limiter.quota().replenish_interval();
+                        let rejection = Rejection::new(Reason::WaitPastDeadline, hint);
+                        *pending = None;
+                        return Poll::Ready(Err(reject(limiter.hooks(), rejection)));
+                    }
                     match limiter.check() {
                         Ok(()) => match pending.take() {
                             Some((mut svc, req)) => svc.call(req),
@@ -118,7 +127,6 @@ where
                         Err(wait) => {
                             // Another waiter took the token: wait again, or
                             // give up now if that would pass the deadline.
-                            let now = Instant::now();
                             if passes_deadline(now, wait, *deadline) {
                                 let rejection = Rejection::new(Reason::WaitPastDeadline, wait);
                                 let error = reject(limiter.hooks(), rejection);

@@ -13,8 +13,10 @@
 //! their deadline, fail at that moment. A request therefore never waits
 //! past its deadline, and fails without waiting whenever the first wait
 //! already would; but waiters are not served in arrival order (Go's
-//! `x/time/rate`, which reserves, is FIFO). Dropping the response future
-//! cancels the wait.
+//! `x/time/rate`, which reserves, is FIFO). A waiter that a busy runtime
+//! wakes only after its deadline fails then, without taking a token or
+//! calling the inner service. Dropping the response future cancels the
+//! wait.
 //!
 //! Waiting needs the inner service inside the response future, so the
 //! service must be `Clone`: as in tower's `Oneshot`, the instance that was
