@@ -10,8 +10,8 @@
 //!   delaying limiter sleeps with tokio's timer. Measuring the rate on the
 //!   same clock means "the next token comes at T" and "the deadline is at D"
 //!   can be compared directly.
-//! - **Tests on paused time.** Under [`tokio::time::pause`], tokio's clock
-//!   stands still until the test [advances](tokio::time::advance) it, so a
+//! - **Tests on paused time.** Under `tokio::time::pause()`, tokio's clock
+//!   stands still until the test advances it (`tokio::time::advance`), so a
 //!   simulated minute of traffic runs in milliseconds and gives the same
 //!   answer every time. governor's clocks would keep running.
 //!

@@ -35,6 +35,8 @@ struct Shared {
     in_flight: AtomicUsize,
     /// The last window's average latency, for retry-after hints.
     last_rtt_nanos: AtomicU64,
+    /// Latencies under this are ignored: checked before taking the lock.
+    min_rtt: Duration,
     estimator: Mutex<Estimator>,
     hooks: Arc<dyn Hooks>,
 }
@@ -112,6 +114,9 @@ impl AdaptiveLimiter {
 impl Shared {
     fn record(&self, start: Instant, in_flight: usize, dropped: bool) {
         let now = Instant::now();
+        if now - start < self.min_rtt {
+            return;
+        }
         let change = {
             let mut est = self
                 .estimator
@@ -245,6 +250,7 @@ impl AdaptiveBuilder {
                 limit: AtomicUsize::new(self.algorithm.initial().max(1)),
                 in_flight: AtomicUsize::new(0),
                 last_rtt_nanos: AtomicU64::new(0),
+                min_rtt: self.window.min_rtt,
                 estimator: Mutex::new(Estimator {
                     algorithm: self.algorithm,
                     window: Window::new(self.window),

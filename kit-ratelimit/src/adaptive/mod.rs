@@ -40,7 +40,7 @@ pub mod gradient2;
 mod layer;
 mod limiter;
 pub mod vegas;
-mod window;
+pub mod window;
 
 pub use self::algorithm::{Algorithm, Sample};
 pub use self::future::ResponseFuture;

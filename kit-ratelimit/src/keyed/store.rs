@@ -28,7 +28,7 @@
 //!
 //! A refusal must travel back through governor, whose `measure_and_replace`
 //! can only return the closure's own outcome. The store's key type is
-//! therefore a [`Probe`]: the caller's key plus a cell that the store sets
+//! therefore a `Probe`: the caller's key plus a cell that the store sets
 //! when it refused the key; the closure's outcome for that call is
 //! discarded.
 
