@@ -3,7 +3,8 @@
 //! two threads hitting the same limiter; then whole calls through each
 //! layer, beside a bare endpoint.
 //!
-//! Run with `cargo bench -p kit-ratelimit --bench ratelimit`.
+//! Run with `cargo bench -p kit-ratelimit --bench ratelimit --features quanta`
+//! (without the feature, the rows with governor's `QuantaClock` are skipped).
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::print_stdout)]
 
@@ -13,8 +14,10 @@ use std::sync::Barrier;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
+use governor::clock::Clock;
 use kit_endpoint::{Error, endpoint_fn};
 use kit_ratelimit::adaptive::{AdaptiveLimitLayer, AdaptiveLimiter, Vegas};
+use kit_ratelimit::clock::TokioClock;
 use kit_ratelimit::keyed::{KeyedRateLimitLayer, KeyedRateLimiter};
 use kit_ratelimit::{ConcurrencyLimitLayer, Quota, RateLimitLayer, RateLimiter};
 use kit_testkit::bench::{criterion, report};
@@ -89,6 +92,8 @@ fn bench_admission(c: &mut Criterion) {
             bare_call(i)
         })
     });
+    // The clock read inside every check, alone: most of a check's cost.
+    g.bench_function("tokio_clock_now", |b| b.iter(|| TokioClock.now()));
     g.bench_function("single", |b| b.iter(|| single.check()));
     g.bench_function("keyed_10k", |b| {
         let mut key = 0;
@@ -97,6 +102,27 @@ fn bench_admission(c: &mut Criterion) {
             keyed.check(black_box(key))
         })
     });
+    #[cfg(feature = "quanta")]
+    {
+        use governor::clock::QuantaClock;
+        let clock = QuantaClock::default();
+        g.bench_function("quanta_clock_now", |b| b.iter(|| clock.now()));
+        let single = RateLimiter::builder(unlimited())
+            .clock(clock.clone())
+            .build();
+        g.bench_function("single_quanta", |b| b.iter(|| single.check()));
+        let keyed = KeyedRateLimiter::builder(unlimited())
+            .max_keys(2 * KEYS as usize)
+            .clock(clock)
+            .build();
+        g.bench_function("keyed_10k_quanta", |b| {
+            let mut key = 0;
+            b.iter(|| {
+                key = if key + 1 == KEYS { 0 } else { key + 1 };
+                keyed.check(black_box(key))
+            })
+        });
+    }
     g.finish();
 
     let mut g = c.benchmark_group("admission_2threads");
@@ -196,7 +222,14 @@ fn main() {
     report(
         "admission check, one thread, vs a bare call",
         "admission/bare_call",
-        &["admission/single", "admission/keyed_10k"],
+        &[
+            "admission/tokio_clock_now",
+            "admission/single",
+            "admission/keyed_10k",
+            "admission/quanta_clock_now",
+            "admission/single_quanta",
+            "admission/keyed_10k_quanta",
+        ],
     );
     report(
         "admission check, two threads on one limiter, vs a bare call on two threads",

@@ -16,9 +16,15 @@
 //!   answer every time. governor's clocks would keep running.
 //!
 //! Outside paused time, [`tokio::time::Instant::now`] is `std`'s monotonic
-//! clock plus one relaxed atomic load, a few nanoseconds more than quanta on
-//! machines with an invariant TSC (the benchmark in `benches/ratelimit.rs`
-//! measures the whole admission check with it).
+//! clock (a vDSO `clock_gettime`) plus one atomic load, and it is most of
+//! the cost of an admission check (the benchmark in `benches/ratelimit.rs`
+//! measures both). Where that matters more than paused-time tests, enable
+//! this crate's `quanta` feature and build limiters with governor's
+//! `QuantaClock`, which reads the TSC:
+//! `RateLimiter::builder(quota).clock(governor::clock::QuantaClock::default())`.
+//! Every limiter here is generic over the clock; the delaying limiter still
+//! sleeps on tokio's timer, which runs on the same monotonic time outside
+//! paused tests.
 //!
 //! Rust's orphan rule forbids implementing governor's [`Reference`] trait
 //! for tokio's `Instant` directly (neither is kit's), hence the

@@ -37,6 +37,10 @@ impl Default for WindowConfig {
     }
 }
 
+/// No window is longer than this, whatever the config says: it keeps
+/// `now + length` far from overflowing the clock.
+const LONGEST: Duration = Duration::from_secs(24 * 3600);
+
 #[derive(Debug)]
 pub(super) struct Window {
     config: WindowConfig,
@@ -107,6 +111,7 @@ impl Window {
         min_rtt
             .saturating_mul(2)
             .clamp(self.config.min, self.config.max.max(self.config.min))
+            .min(LONGEST)
     }
 }
 
@@ -172,5 +177,11 @@ mod tests {
         assert_eq!(w.length(Duration::from_secs(30)), Duration::from_secs(1));
         assert_eq!(w.length(Duration::ZERO), Duration::from_millis(100));
         assert_eq!(w.length(Duration::MAX), Duration::from_secs(1));
+        let absurd = Window::new(WindowConfig {
+            min: Duration::MAX,
+            max: Duration::ZERO,
+            ..WindowConfig::default()
+        });
+        assert_eq!(absurd.length(Duration::ZERO), LONGEST);
     }
 }
