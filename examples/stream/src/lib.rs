@@ -1,0 +1,4 @@
+//! stream
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+pub mod crdt;
