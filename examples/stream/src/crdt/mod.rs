@@ -69,6 +69,6 @@ pub mod state;
 mod tests;
 
 pub use score::{NonFiniteScore, Score};
-pub use select::{Cursor, Entry, KeyedEntry, NanCursor, Query, Range, coalesce, coalesce_query};
+pub use select::{Cursor, Entry, Event, NanCursor, Query, Range, coalesce, coalesce_query};
 pub use set::{DEFAULT_MAX_SIZE, Position, Set};
 pub use state::{Kind, State};

@@ -115,9 +115,10 @@ pub struct Entry {
     pub member: Bytes,
 }
 
-/// An entry with its key, as a coalesced select returns it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct KeyedEntry {
+/// An event: a member with its key and score, as writes carry it and a
+/// coalesced select returns it (Roshi's `KeyScoreMember`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Event {
     /// The key.
     pub key: Bytes,
     /// The score.
@@ -190,23 +191,21 @@ fn ordered(lower: &B, upper: &B) -> bool {
 /// For an offset select, read each key with offset 0 and limit
 /// `offset + limit` first ([`coalesce_query`]); for a cursor select, read
 /// each key with the same query.
-pub fn coalesce<I>(per_key: I, offset: usize, limit: usize) -> Vec<KeyedEntry>
+pub fn coalesce<I>(per_key: I, offset: usize, limit: usize) -> Vec<Event>
 where
     I: IntoIterator<Item = (Bytes, Vec<Entry>)>,
 {
-    let mut all: Vec<KeyedEntry> = per_key
+    let mut all: Vec<Event> = per_key
         .into_iter()
         .flat_map(|(key, entries)| {
-            entries.into_iter().map(move |e| KeyedEntry {
+            entries.into_iter().map(move |e| Event {
                 key: key.clone(),
                 score: e.score,
                 member: e.member,
             })
         })
         .collect();
-    all.sort_unstable_by(|a, b| {
-        (b.score, &b.member, &b.key).cmp(&(a.score, &a.member, &a.key))
-    });
+    all.sort_unstable_by(|a, b| (b.score, &b.member, &b.key).cmp(&(a.score, &a.member, &a.key)));
     all.into_iter().skip(offset).take(limit).collect()
 }
 

@@ -138,10 +138,12 @@ impl Set {
             if !current.yields_to(next) {
                 return false;
             }
-            self.index_mut(current.kind).remove(&(current.score, member.clone()));
+            self.index_mut(current.kind)
+                .remove(&(current.score, member.clone()));
         }
         self.states.insert(member.clone(), next);
-        self.index_mut(next.kind).insert((next.score, member.clone()));
+        self.index_mut(next.kind)
+            .insert((next.score, member.clone()));
         self.enforce_bound();
         self.states.get(&member) == Some(&next)
     }

@@ -79,7 +79,10 @@ mod tests {
         let removed = State::removed(mid);
         // Added(s): insert only above, delete at or above.
         assert!(!added.yields_to(State::added(lo)));
-        assert!(!added.yields_to(State::added(mid)), "equal re-insert is a no-op");
+        assert!(
+            !added.yields_to(State::added(mid)),
+            "equal re-insert is a no-op"
+        );
         assert!(added.yields_to(State::added(hi)));
         assert!(!added.yields_to(State::removed(lo)));
         assert!(added.yields_to(State::removed(mid)), "deletes win ties");

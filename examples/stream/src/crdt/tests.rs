@@ -60,7 +60,10 @@ fn select_orders_by_score_then_member_desc() {
         .map(|(sc, m)| (*sc, m.as_bytes().to_vec()))
         .collect();
     assert_eq!(members(&all), want);
-    assert_eq!(members(&set.select(&Query::offset(3, 1))), want[3..4].to_vec());
+    assert_eq!(
+        members(&set.select(&Query::offset(3, 1))),
+        want[3..4].to_vec()
+    );
     assert!(set.select(&Query::offset(9, 10)).is_empty());
     assert!(set.select(&Query::offset(0, 0)).is_empty());
 }
@@ -95,12 +98,19 @@ fn cursors_are_exclusive_and_reach_negative_scores() {
     let got = set.select(&Query::cursor(Some(start), None, 10));
     assert_eq!(
         members(&got),
-        vec![(-1.0, b"-1".to_vec()), (-2.0, b"-2".to_vec()), (-3.0, b"-3".to_vec())]
+        vec![
+            (-1.0, b"-1".to_vec()),
+            (-2.0, b"-2".to_vec()),
+            (-3.0, b"-3".to_vec())
+        ]
     );
     let stop = Cursor::new(-2.0, Bytes::from_static(b"-2")).unwrap();
     let start = Cursor::new(-0.0, Bytes::from_static(b"1")).unwrap();
     let got = set.select(&Query::cursor(Some(start), Some(stop), 10));
-    assert_eq!(members(&got), vec![(0.0, b"0".to_vec()), (-1.0, b"-1".to_vec())]);
+    assert_eq!(
+        members(&got),
+        vec![(0.0, b"0".to_vec()), (-1.0, b"-1".to_vec())]
+    );
     // Infinite cursors: +inf start and -inf stop are unbounded, the reverse is empty.
     let all = Query::cursor(
         Some(Cursor::new(f64::INFINITY, Bytes::new()).unwrap()),
@@ -108,11 +118,18 @@ fn cursors_are_exclusive_and_reach_negative_scores() {
         100,
     );
     assert_eq!(set.select(&all).len(), 6);
-    let none = Query::cursor(Some(Cursor::new(f64::NEG_INFINITY, Bytes::new()).unwrap()), None, 9);
+    let none = Query::cursor(
+        Some(Cursor::new(f64::NEG_INFINITY, Bytes::new()).unwrap()),
+        None,
+        9,
+    );
     assert!(set.select(&none).is_empty());
     // start below stop, or equal: empty, no panic.
     let c = Cursor::new(0.0, Bytes::new()).unwrap();
-    assert!(set.select(&Query::cursor(Some(c.clone()), Some(c), 9)).is_empty());
+    assert!(
+        set.select(&Query::cursor(Some(c.clone()), Some(c), 9))
+            .is_empty()
+    );
     assert!(Cursor::new(f64::NAN, Bytes::new()).is_err());
 }
 
@@ -122,13 +139,26 @@ fn coalesce_applies_offset_and_limit_after_the_merge() {
         score: s(v),
         member: Bytes::from_static(m.as_bytes()),
     };
-    let a = (Bytes::from_static(b"a"), vec![e(5.0, "x"), e(3.0, "y"), e(1.0, "z")]);
-    let b = (Bytes::from_static(b"b"), vec![e(4.0, "p"), e(3.0, "y"), e(2.0, "q")]);
+    let a = (
+        Bytes::from_static(b"a"),
+        vec![e(5.0, "x"), e(3.0, "y"), e(1.0, "z")],
+    );
+    let b = (
+        Bytes::from_static(b"b"),
+        vec![e(4.0, "p"), e(3.0, "y"), e(2.0, "q")],
+    );
     let got: Vec<(Vec<u8>, f64)> = coalesce([a, b], 1, 3)
         .into_iter()
         .map(|k| (k.key.to_vec(), k.score.get()))
         .collect();
-    assert_eq!(got, vec![(b"b".to_vec(), 4.0), (b"b".to_vec(), 3.0), (b"a".to_vec(), 3.0)]);
+    assert_eq!(
+        got,
+        vec![
+            (b"b".to_vec(), 4.0),
+            (b"b".to_vec(), 3.0),
+            (b"a".to_vec(), 3.0)
+        ]
+    );
     let (per_key, after) = coalesce_query(&Query::offset(2, 2));
     assert_eq!((per_key, after), (Query::offset(0, 4), 2));
     let (per_key, after) = coalesce_query(&Query::offset(usize::MAX, 2));
