@@ -2,4 +2,5 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 pub mod crdt;
+pub mod store;
 pub mod wire;

@@ -55,10 +55,10 @@
 //! is the same on every replica whatever the order).
 //!
 //! # Layout
-//! - [`score`]: [`Score`], a finite `f64` with a total order.
-//! - [`state`]: [`Kind`] and [`State`], the write rule.
-//! - [`set`]: [`Set`], one key's bounded set.
-//! - [`select`]: [`Query`], [`Range`], [`Cursor`], [`Set::select`] and [`coalesce`].
+//! - [`score`][]: [`Score`], a finite `f64` with a total order.
+//! - [`state`][]: [`Kind`] and [`State`], the write rule.
+//! - [`set`][]: [`Set`], one key's bounded set.
+//! - [`select`][]: [`Query`], [`Range`], [`Cursor`], [`Set::select`] and [`coalesce`].
 
 pub mod score;
 pub mod select;

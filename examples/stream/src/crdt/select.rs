@@ -127,6 +127,17 @@ pub struct Event {
     pub member: Bytes,
 }
 
+impl Event {
+    /// An event.
+    pub fn new(key: impl Into<Bytes>, score: Score, member: impl Into<Bytes>) -> Event {
+        Event {
+            key: key.into(),
+            score,
+            member: member.into(),
+        }
+    }
+}
+
 impl Set {
     /// The visible members `query` asks for, in (score desc, member desc)
     /// order.
@@ -162,8 +173,9 @@ impl Set {
 
 type B = Bound<(Score, Bytes)>;
 
-/// The `BTreeSet` bounds for a cursor range, or `None` if it is empty.
-fn cursor_bounds(start: Option<&Cursor>, stop: Option<&Cursor>) -> Option<(B, B)> {
+/// The bounds on positions for a cursor range, or `None` if it is empty
+/// (an infinite cursor on the wrong side).
+pub(crate) fn cursor_bounds(start: Option<&Cursor>, stop: Option<&Cursor>) -> Option<(B, B)> {
     let upper = match start.map(Cursor::bound) {
         None | Some(Err(Ordering::Greater)) => Bound::Unbounded,
         Some(Err(_)) => return None,
@@ -178,7 +190,7 @@ fn cursor_bounds(start: Option<&Cursor>, stop: Option<&Cursor>) -> Option<(B, B)
 }
 
 /// Whether `lower < upper`, which `BTreeSet::range` needs to not panic.
-fn ordered(lower: &B, upper: &B) -> bool {
+pub(crate) fn ordered(lower: &B, upper: &B) -> bool {
     match (lower, upper) {
         (Bound::Excluded(l), Bound::Excluded(u)) => l < u,
         _ => true,

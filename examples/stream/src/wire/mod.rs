@@ -29,10 +29,10 @@
 //! - `scan`: Go's syntax check of the first JSON value.
 //! - `reader`: walking a checked value, Go's string unescaping.
 //! - `base64go`: Go's base64 decoding rules and messages.
-//! - [`body`]: [`decode_events`], [`decode_keys`].
-//! - [`query`]: [`parse_select_query`], [`parse_query`].
-//! - [`cursor`]: [`parse_cursor`], [`format_cursor`].
-//! - [`encode`]: responses, [`go_float`], [`go_duration`], [`go_string`].
+//! - [`body`][]: [`decode_events`], [`decode_keys`].
+//! - [`query`][]: [`parse_select_query`], [`parse_query`].
+//! - [`cursor`][]: [`parse_cursor`], [`format_cursor`].
+//! - [`encode`][]: responses, [`go_float`], [`go_duration`], [`go_string`].
 
 mod base64go;
 pub mod body;

@@ -103,7 +103,10 @@ pub(crate) fn first_value(input: &[u8]) -> Result<usize, ScanError> {
                             continue 'value;
                         }
                         _ => {
-                            return Err(invalid(next, "looking for beginning of object key string"));
+                            return Err(invalid(
+                                next,
+                                "looking for beginning of object key string",
+                            ));
                         }
                     }
                 }
