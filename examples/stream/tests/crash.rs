@@ -43,15 +43,25 @@ fn run_and_kill(dir: &std::path::Path, first: u64) -> Vec<u64> {
         }
     }
     let status = child.wait().unwrap();
-    assert_eq!(status.signal(), Some(9), "killed mid-load, not finished: {status:?}");
+    assert_eq!(
+        status.signal(),
+        Some(9),
+        "killed mid-load, not finished: {status:?}"
+    );
     acked
 }
 
 async fn check(dir: &std::path::Path, acked: &[u64]) {
     let store: EmbeddedStore = EmbeddedStore::open(dir).unwrap();
     let keys: Vec<Bytes> = (0..8).map(|k| Bytes::from(format!("k{k}"))).collect();
-    let stored = store.select(keys, Query::offset(0, usize::MAX)).await.unwrap();
-    let members: HashSet<Bytes> = stored.into_iter().flat_map(|(_, es)| es.into_iter().map(|e| e.member)).collect();
+    let stored = store
+        .select(keys, Query::offset(0, usize::MAX))
+        .await
+        .unwrap();
+    let members: HashSet<Bytes> = stored
+        .into_iter()
+        .flat_map(|(_, es)| es.into_iter().map(|e| e.member))
+        .collect();
     let missing: Vec<u64> = acked
         .iter()
         .copied()

@@ -31,11 +31,18 @@ const MAX_RUN: Duration = Duration::from_secs(60);
 
 fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let mut args = std::env::args().skip(1);
-    let dir = args.next().ok_or("usage: stream-crashtest <data dir> <first batch id>")?;
+    let dir = args
+        .next()
+        .ok_or("usage: stream-crashtest <data dir> <first batch id>")?;
     let first: u64 = args.next().ok_or("missing first batch id")?.parse()?;
-    let options = Options { max_size: usize::MAX, ..Options::default() };
+    let options = Options {
+        max_size: usize::MAX,
+        ..Options::default()
+    };
     let store: EmbeddedStore = EmbeddedStore::open_with(&dir, options)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()?;
     let next = Arc::new(AtomicU64::new(first));
     let started = Instant::now();
     runtime.block_on(async move {

@@ -131,6 +131,17 @@ impl Set {
     /// Applies a write given as the state it asks for, with the member
     /// already in a `Bytes`. Returns whether it took effect.
     pub fn apply_state(&mut self, member: Bytes, next: State) -> bool {
+        self.apply_state_evicting(member, next, &mut Vec::new())
+    }
+
+    /// [`apply_state`](Set::apply_state), also pushing onto `evicted` every
+    /// member the bound evicted (its state is gone; the watermark moved).
+    pub fn apply_state_evicting(
+        &mut self,
+        member: Bytes,
+        next: State,
+        evicted: &mut Vec<Bytes>,
+    ) -> bool {
         if self.below_watermark(next.score, &member) {
             return false;
         }
@@ -144,18 +155,43 @@ impl Set {
         self.states.insert(member.clone(), next);
         self.index_mut(next.kind)
             .insert((next.score, member.clone()));
-        self.enforce_bound();
+        self.enforce_bound(evicted);
         self.states.get(&member) == Some(&next)
+    }
+
+    /// Raises the watermark to `w` (if it is higher), dropping every entry
+    /// at or below it onto `evicted`: how a stored watermark is restored.
+    pub fn raise_watermark(&mut self, w: Position, evicted: &mut Vec<Bytes>) {
+        if self.watermark.as_ref().is_some_and(|cur| *cur >= w) {
+            return;
+        }
+        for kind in [Kind::Insert, Kind::Delete] {
+            let index = self.index_mut(kind);
+            // `split_off` keeps what is below `w` and returns the rest.
+            let above = index.split_off(&w);
+            let below = std::mem::replace(index, above);
+            let hit = index.remove(&w);
+            for (_, member) in below {
+                self.states.remove(&member);
+                evicted.push(member);
+            }
+            if hit {
+                self.states.remove(&w.1);
+                evicted.push(w.1.clone());
+            }
+        }
+        self.watermark = Some(w);
     }
 
     /// Merges another replica's state of the same key into this one: the
     /// higher watermark, each member's maximum state, then the bound.
     pub fn merge(&mut self, other: &Set) {
+        let mut evicted = Vec::new();
         if let Some(w) = &other.watermark {
-            self.raise_watermark(w.clone());
+            self.raise_watermark(w.clone(), &mut evicted);
         }
         for (member, state) in &other.states {
-            self.apply_state(member.clone(), *state);
+            self.apply_state_evicting(member.clone(), *state, &mut evicted);
         }
     }
 
@@ -173,30 +209,8 @@ impl Set {
         }
     }
 
-    /// Drops every entry at or below `w` and makes `w` the watermark, if it
-    /// is above the current one.
-    fn raise_watermark(&mut self, w: Position) {
-        if self.watermark.as_ref().is_some_and(|cur| *cur >= w) {
-            return;
-        }
-        for kind in [Kind::Insert, Kind::Delete] {
-            let index = self.index_mut(kind);
-            // `split_off` keeps what is below `w` and returns the rest.
-            let above = index.split_off(&w);
-            let below = std::mem::replace(index, above);
-            let hit = index.remove(&w);
-            for (_, member) in below {
-                self.states.remove(&member);
-            }
-            if hit {
-                self.states.remove(&w.1);
-            }
-        }
-        self.watermark = Some(w);
-    }
-
     /// Evicts the lowest entries until at most `max_size` are kept.
-    fn enforce_bound(&mut self) {
+    fn enforce_bound(&mut self, evicted: &mut Vec<Bytes>) {
         while self.states.len() > self.max_size {
             let lowest = match (self.added.first(), self.removed.first()) {
                 (Some(a), Some(r)) => a.min(r).clone(),
@@ -204,7 +218,7 @@ impl Set {
                 (None, Some(r)) => r.clone(),
                 (None, None) => return,
             };
-            self.raise_watermark(lowest);
+            self.raise_watermark(lowest, evicted);
         }
     }
 }

@@ -86,6 +86,18 @@ impl MemoryStore {
         )
     }
 
+    /// Runs `f` on `key`'s set (created empty if absent) under its shard's
+    /// write lock, so that what `f` does (apply a write, queue the record of
+    /// it) is ordered with every other write to that key.
+    pub(crate) fn with_set<R>(&self, key: &Bytes, f: impl FnOnce(&mut Set) -> R) -> R {
+        let mut shard = self.shard(key).write().unwrap_or_else(|e| e.into_inner());
+        let max_size = self.max_size;
+        let set = shard
+            .entry(key.clone())
+            .or_insert_with(|| Set::with_max_size(max_size));
+        f(set)
+    }
+
     /// A copy of one key's set, if it has one.
     pub fn get(&self, key: &[u8]) -> Option<Set> {
         let shard = self.shard(key).read().unwrap_or_else(|e| e.into_inner());

@@ -150,6 +150,40 @@ async fn embedded_semantics_and_reopen() {
     );
 }
 
+#[tokio::test]
+async fn reopening_with_a_smaller_bound_evicts_and_remembers() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: EmbeddedStore = EmbeddedStore::open(dir.path()).unwrap();
+    let batch = (0..10)
+        .map(|i| ev("k", f64::from(i), &format!("m{i}")))
+        .collect();
+    assert_eq!(store.insert(batch).await.unwrap(), 10);
+    drop(store);
+    let small = Options {
+        max_size: 3,
+        ..Options::default()
+    };
+    let store: EmbeddedStore = EmbeddedStore::open_with(dir.path(), small.clone()).unwrap();
+    let got = store
+        .select(vec![Bytes::from("k")], Query::offset(0, 100))
+        .await
+        .unwrap();
+    assert_eq!(
+        members(&got)[0].iter().map(|(s, _)| *s).collect::<Vec<_>>(),
+        vec![9.0, 8.0, 7.0]
+    );
+    drop(store);
+    // The eviction was written back: even with the old bound, m0..m6 stay
+    // gone and below the watermark.
+    let store: EmbeddedStore = EmbeddedStore::open(dir.path()).unwrap();
+    assert_eq!(store.insert(vec![ev("k", 6.0, "m6")]).await.unwrap(), 0);
+    let got = store
+        .select(vec![Bytes::from("k")], Query::offset(0, 100))
+        .await
+        .unwrap();
+    assert_eq!(got[0].1.len(), 3);
+}
+
 #[cfg(feature = "fjall")]
 #[tokio::test]
 async fn fjall_semantics_and_reopen() {
@@ -256,11 +290,20 @@ proptest! {
             }
         }
         prop_assert_eq!(got_applied, want_applied);
-        for (k, set) in sets.iter().enumerate() {
-            for q in [Query::offset(0, 100), Query::offset(1, 2), Query::cursor(Some(Cursor::new(1.0, Bytes::from(vec![2u8])).unwrap()), None, 3)] {
-                let got = rt.block_on(store.select(vec![Bytes::from(vec![u8::try_from(k).unwrap()])], q.clone())).unwrap();
-                prop_assert_eq!(&got[0].1, &set.select(&q));
+        let check = |store: &EmbeddedStore| -> Result<(), TestCaseError> {
+            for (k, set) in sets.iter().enumerate() {
+                let key = [u8::try_from(k).unwrap()];
+                let mine = store.get_ref().get(&key).unwrap_or_else(|| Set::with_max_size(max));
+                prop_assert_eq!(&mine, set, "the whole state, watermark included");
+                for q in [Query::offset(0, 100), Query::offset(1, 2), Query::cursor(Some(Cursor::new(1.0, Bytes::from(vec![2u8])).unwrap()), None, 3)] {
+                    let got = rt.block_on(store.select(vec![Bytes::copy_from_slice(&key)], q.clone())).unwrap();
+                    prop_assert_eq!(&got[0].1, &set.select(&q));
+                }
             }
-        }
-    }
+            Ok(())
+        };
+        check(&store)?;
+        drop(store);
+        let reopened: EmbeddedStore = EmbeddedStore::open_with(dir.path(), Options { max_size: max, cache_bytes: 1 << 20 }).unwrap();
+        check(&reopened)?;    }
 }

@@ -1,48 +1,34 @@
-//! The little an embedded store needs from a storage engine.
+//! The little an embedded store needs from a storage engine: durable
+//! batches of puts and deletes, and one scan at open.
 
 use std::path::Path;
 
 use crate::store::StoreError;
 
-/// Reads and writes inside one write transaction.
-pub trait KvWrite {
-    /// The value of `key`, seeing this transaction's own writes.
-    fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
-    /// Sets `key` to `value`.
-    fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StoreError>;
-    /// Removes `key`.
-    fn remove(&mut self, key: &[u8]) -> Result<(), StoreError>;
-    /// The first key in `[lo, hi)`, seeing this transaction's own writes.
-    fn first(&mut self, lo: &[u8], hi: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+/// One change to a row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Record {
+    /// Set a row.
+    Put(Vec<u8>, Vec<u8>),
+    /// Remove a row.
+    Delete(Vec<u8>),
 }
 
-/// A write transaction's body: called once, with the transaction.
-pub type TxnBody<'a> = &'a mut dyn FnMut(&mut dyn KvWrite) -> Result<(), StoreError>;
+/// A visitor of `(key, value)` rows.
+pub type Visit<'a> = &'a mut dyn FnMut(&[u8], &[u8]) -> Result<(), StoreError>;
 
-/// A visitor of keys in a scan.
-pub type Visit<'a> = &'a mut dyn FnMut(&[u8]) -> Result<(), StoreError>;
-
-/// An ordered, transactional, durable key-value engine, as
-/// [`EmbeddedStore`](super::EmbeddedStore) uses one: one writer at a time,
-/// readers concurrent with it.
+/// A durable, ordered key-value engine, as
+/// [`EmbeddedStore`](super::EmbeddedStore) uses one.
 pub trait Engine: Send + Sync + Sized + 'static {
     /// Opens (or creates) the engine's files in `dir`, with a cache of
     /// about `cache_bytes`.
     fn open(dir: &Path, cache_bytes: usize) -> Result<Self, StoreError>;
 
-    /// Runs `body` in one write transaction and commits it durably: when
-    /// this returns `Ok`, the writes survive a crash. If `body` fails,
-    /// nothing is written.
-    fn write_durable(&self, body: TxnBody<'_>) -> Result<(), StoreError>;
+    /// Writes `records` in order, atomically, and makes them durable: when
+    /// this returns `Ok`, they survive a crash; if it fails, none of them
+    /// may be applied.
+    fn write_durable(&self, records: &[Record]) -> Result<(), StoreError>;
 
-    /// Visits the keys in `[lo, hi)` from the highest down, skipping `skip`
-    /// and visiting at most `limit`, from one consistent snapshot.
-    fn scan_rev(
-        &self,
-        lo: &[u8],
-        hi: &[u8],
-        skip: usize,
-        limit: usize,
-        visit: Visit<'_>,
-    ) -> Result<(), StoreError>;
+    /// Visits every row, in key order.
+    fn scan(&self, visit: Visit<'_>) -> Result<(), StoreError>;
 }

@@ -1,20 +1,17 @@
-//! The fjall engine (feature `fjall`), kept so the engine benchmark can be
-//! rerun.
+//! The fjall engine (feature `fjall`).
 
 use std::path::Path;
 
-use fjall::{
-    KeyspaceCreateOptions, PersistMode, Readable, SingleWriterTxDatabase, SingleWriterTxKeyspace,
-};
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 
-use super::engine::{Engine, KvWrite, TxnBody, Visit};
+use super::engine::{Engine, Record, Visit};
 use crate::store::StoreError;
 
 /// [fjall](https://docs.rs/fjall): an LSM-tree with a journal, in a
-/// directory, with single-writer transactions.
+/// directory.
 pub struct Fjall {
-    db: SingleWriterTxDatabase,
-    ks: SingleWriterTxKeyspace,
+    db: Database,
+    ks: Keyspace,
 }
 
 impl std::fmt::Debug for Fjall {
@@ -27,37 +24,9 @@ fn e(err: fjall::Error) -> StoreError {
     StoreError::engine(err)
 }
 
-struct Txn<'a, 'd> {
-    tx: &'a mut fjall::SingleWriterWriteTx<'d>,
-    ks: &'a SingleWriterTxKeyspace,
-}
-
-impl KvWrite for Txn<'_, '_> {
-    fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.tx.get(self.ks, key).map_err(e)?.map(|v| v.to_vec()))
-    }
-
-    fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        self.tx.insert(self.ks, key, value);
-        Ok(())
-    }
-
-    fn remove(&mut self, key: &[u8]) -> Result<(), StoreError> {
-        self.tx.remove(self.ks, key);
-        Ok(())
-    }
-
-    fn first(&mut self, lo: &[u8], hi: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        match self.tx.range(self.ks, lo..hi).next() {
-            Some(guard) => Ok(Some(guard.key().map_err(e)?.to_vec())),
-            None => Ok(None),
-        }
-    }
-}
-
 impl Engine for Fjall {
     fn open(dir: &Path, cache_bytes: usize) -> Result<Fjall, StoreError> {
-        let db = SingleWriterTxDatabase::builder(dir)
+        let db = Database::builder(dir)
             .cache_size(u64::try_from(cache_bytes).unwrap_or(u64::MAX))
             .open()
             .map_err(e)?;
@@ -67,31 +36,21 @@ impl Engine for Fjall {
         Ok(Fjall { db, ks })
     }
 
-    fn write_durable(&self, body: TxnBody<'_>) -> Result<(), StoreError> {
-        let mut tx = self.db.write_tx().durability(Some(PersistMode::SyncAll));
-        body(&mut Txn {
-            tx: &mut tx,
-            ks: &self.ks,
-        })?;
-        tx.commit().map_err(e)
+    fn write_durable(&self, records: &[Record]) -> Result<(), StoreError> {
+        let mut batch = self.db.batch().durability(Some(PersistMode::SyncAll));
+        for record in records {
+            match record {
+                Record::Put(k, v) => batch.insert(&self.ks, k.as_slice(), v.as_slice()),
+                Record::Delete(k) => batch.remove(&self.ks, k.as_slice()),
+            }
+        }
+        batch.commit().map_err(e)
     }
 
-    fn scan_rev(
-        &self,
-        lo: &[u8],
-        hi: &[u8],
-        skip: usize,
-        limit: usize,
-        visit: Visit<'_>,
-    ) -> Result<(), StoreError> {
-        let snapshot = self.db.read_tx();
-        for guard in snapshot
-            .range(&self.ks, lo..hi)
-            .rev()
-            .skip(skip)
-            .take(limit)
-        {
-            visit(&guard.key().map_err(e)?)?;
+    fn scan(&self, visit: Visit<'_>) -> Result<(), StoreError> {
+        for guard in self.ks.iter() {
+            let (k, v) = guard.into_inner().map_err(e)?;
+            visit(&k, &v)?;
         }
         Ok(())
     }

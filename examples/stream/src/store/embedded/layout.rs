@@ -1,140 +1,112 @@
-//! How sets are laid out in one ordered key-value table.
+//! How sets are stored as rows of one ordered key-value table.
 //!
-//! Every row of a key starts with the key's prefix, `u16` big-endian length
-//! then the key's bytes, so one key's rows are contiguous and no key is a
-//! prefix of another's rows. A tag byte follows:
+//! A row's key starts with the set's key, as a `u16` big-endian length and
+//! the bytes, then a tag:
 //!
-//! | row | key | value |
+//! | row | row key | value |
 //! |---|---|---|
-//! | a member's state | prefix `S` member | kind (`I`/`D`), ordered score (8) |
-//! | a visible member | prefix `V` ordered score (8) member | empty |
-//! | a tombstone | prefix `T` ordered score (8) member | empty |
-//! | the key's metadata | prefix `M` | entry count (`u64`), watermark |
+//! | a member's state | key `S` member | kind (`I` or `D`), score (8 bytes) |
+//! | the key's watermark | key `M` | score (8 bytes), member |
 //!
-//! Scores are stored as [`Score::to_ordered_bits`] in big-endian, so the
-//! byte order of `V` rows is the (score, member) order and a select is one
-//! reverse range scan. The watermark is empty (none) or an ordered score
-//! followed by the member.
+//! Scores are [`Score::to_ordered_bits`], big-endian. Only states and
+//! watermarks are stored: every row is a CRDT state, so loading the rows in
+//! any order rebuilds the same sets, and the order indexes are rebuilt in
+//! memory at open.
 
 use bytes::Bytes;
 
 use crate::crdt::{Kind, Position, Score, State};
 use crate::store::StoreError;
 
-pub(crate) const STATE: u8 = b'S';
-pub(crate) const VISIBLE: u8 = b'V';
-pub(crate) const TOMB: u8 = b'T';
+const STATE: u8 = b'S';
 const META: u8 = b'M';
 
-/// The row prefix of `key`. Keys are at most `u16::MAX` bytes (checked
-/// before any write).
-pub(crate) fn prefix(key: &[u8]) -> Vec<u8> {
+/// What a row holds.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Row {
+    /// A member's state.
+    State(Bytes, State),
+    /// The key's watermark.
+    Watermark(Position),
+}
+
+fn prefix(key: &[u8], tag: u8, extra: usize) -> Vec<u8> {
+    // Keys are at most u16::MAX bytes: checked before any write.
     let len = u16::try_from(key.len()).unwrap_or(u16::MAX);
-    let mut p = Vec::with_capacity(2 + key.len() + 9);
-    p.extend_from_slice(&len.to_be_bytes());
-    p.extend_from_slice(key);
-    p
+    let mut row = Vec::with_capacity(3 + key.len() + extra);
+    row.extend_from_slice(&len.to_be_bytes());
+    row.extend_from_slice(key);
+    row.push(tag);
+    row
 }
 
-pub(crate) fn state_row(prefix: &[u8], member: &[u8]) -> Vec<u8> {
-    [prefix, &[STATE], member].concat()
+pub(crate) fn state_row(key: &[u8], member: &[u8]) -> Vec<u8> {
+    let mut row = prefix(key, STATE, member.len());
+    row.extend_from_slice(member);
+    row
 }
 
-pub(crate) fn index_row(prefix: &[u8], kind: Kind, score: Score, member: &[u8]) -> Vec<u8> {
-    let tag = match kind {
-        Kind::Insert => VISIBLE,
-        Kind::Delete => TOMB,
-    };
-    [
-        prefix,
-        &[tag],
-        &score.to_ordered_bits().to_be_bytes(),
-        member,
-    ]
-    .concat()
+pub(crate) fn meta_row(key: &[u8]) -> Vec<u8> {
+    prefix(key, META, 0)
 }
 
-pub(crate) fn meta_row(prefix: &[u8]) -> Vec<u8> {
-    [prefix, &[META]].concat()
-}
-
-/// The half-open range `[lo, hi)` of every row of `prefix` with `tag`.
-pub(crate) fn tag_range(prefix: &[u8], tag: u8) -> (Vec<u8>, Vec<u8>) {
-    ([prefix, &[tag]].concat(), [prefix, &[tag + 1]].concat())
-}
-
-pub(crate) fn encode_state(state: State) -> [u8; 9] {
-    let mut v = [0u8; 9];
-    v[0] = match state.kind {
+pub(crate) fn encode_state(state: State) -> Vec<u8> {
+    let mut v = Vec::with_capacity(9);
+    v.push(match state.kind {
         Kind::Insert => b'I',
         Kind::Delete => b'D',
-    };
-    v[1..].copy_from_slice(&state.score.to_ordered_bits().to_be_bytes());
+    });
+    v.extend_from_slice(&state.score.to_ordered_bits().to_be_bytes());
     v
+}
+
+pub(crate) fn encode_watermark((score, member): &Position) -> Vec<u8> {
+    [&score.to_ordered_bits().to_be_bytes()[..], member].concat()
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.to_string())
 }
 
 fn score_at(bytes: &[u8]) -> Result<Score, StoreError> {
     let raw: [u8; 8] = bytes
         .get(..8)
         .and_then(|b| b.try_into().ok())
-        .ok_or_else(|| StoreError::Corrupt("short score".into()))?;
-    Score::from_ordered_bits(u64::from_be_bytes(raw))
-        .ok_or_else(|| StoreError::Corrupt("bad score".into()))
+        .ok_or_else(|| corrupt("short score"))?;
+    Score::from_ordered_bits(u64::from_be_bytes(raw)).ok_or_else(|| corrupt("bad score"))
 }
 
-pub(crate) fn decode_state(v: &[u8]) -> Result<State, StoreError> {
-    let kind = match v.first() {
-        Some(b'I') => Kind::Insert,
-        Some(b'D') => Kind::Delete,
-        _ => return Err(StoreError::Corrupt("bad state kind".into())),
+/// Decodes a row into its set's key and what it holds.
+pub(crate) fn decode(row: &[u8], value: &[u8]) -> Result<(Bytes, Row), StoreError> {
+    let len = row
+        .get(..2)
+        .map(|l| usize::from(u16::from_be_bytes([l[0], l[1]])))
+        .ok_or_else(|| corrupt("short row"))?;
+    let key = row
+        .get(2..2 + len)
+        .ok_or_else(|| corrupt("short row key"))?;
+    let rest = &row[2 + len..];
+    let what = match rest.split_first() {
+        Some((&STATE, member)) => {
+            let kind = match value.first() {
+                Some(b'I') => Kind::Insert,
+                Some(b'D') => Kind::Delete,
+                _ => return Err(corrupt("bad state")),
+            };
+            Row::State(
+                Bytes::copy_from_slice(member),
+                State {
+                    score: score_at(&value[1..])?,
+                    kind,
+                },
+            )
+        }
+        Some((&META, [])) => {
+            Row::Watermark((score_at(value)?, Bytes::copy_from_slice(&value[8..])))
+        }
+        _ => return Err(corrupt("unknown row")),
     };
-    Ok(State {
-        score: score_at(&v[1..])?,
-        kind,
-    })
-}
-
-/// The position of an index row (`prefix`, tag, score, member).
-pub(crate) fn decode_index(prefix_len: usize, row: &[u8]) -> Result<Position, StoreError> {
-    let rest = row
-        .get(prefix_len + 1..)
-        .ok_or_else(|| StoreError::Corrupt("short index row".into()))?;
-    Ok((
-        score_at(rest)?,
-        Bytes::copy_from_slice(rest.get(8..).unwrap_or_default()),
-    ))
-}
-
-/// A key's metadata: how many entries it keeps, and its watermark.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub(crate) struct Meta {
-    pub(crate) count: u64,
-    pub(crate) watermark: Option<Position>,
-}
-
-pub(crate) fn encode_meta(meta: &Meta) -> Vec<u8> {
-    let mut v = meta.count.to_be_bytes().to_vec();
-    if let Some((score, member)) = &meta.watermark {
-        v.extend_from_slice(&score.to_ordered_bits().to_be_bytes());
-        v.extend_from_slice(member);
-    }
-    v
-}
-
-pub(crate) fn decode_meta(v: &[u8]) -> Result<Meta, StoreError> {
-    let count = v
-        .get(..8)
-        .and_then(|b| b.try_into().ok())
-        .map(u64::from_be_bytes)
-        .ok_or_else(|| StoreError::Corrupt("short metadata".into()))?;
-    let watermark = match v.get(8..) {
-        Some(rest) if !rest.is_empty() => Some((
-            score_at(rest)?,
-            Bytes::copy_from_slice(&rest[8.min(rest.len())..]),
-        )),
-        _ => None,
-    };
-    Ok(Meta { count, watermark })
+    Ok((Bytes::copy_from_slice(key), what))
 }
 
 #[cfg(test)]
@@ -142,35 +114,21 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    #[test]
-    fn rows_of_different_keys_do_not_interleave() {
-        let (a, ab) = (prefix(b"a"), prefix(b"ab"));
-        let (lo, hi) = tag_range(&a, VISIBLE);
-        let other = index_row(&ab, Kind::Insert, Score::ZERO, b"");
-        assert!(!(lo <= other && other < hi));
-    }
-
     proptest! {
         #[test]
-        fn encodings_round_trip(v in -1e300f64..1e300, m in prop::collection::vec(any::<u8>(), 0..8), count: u64, del: bool) {
+        fn rows_round_trip(key in prop::collection::vec(any::<u8>(), 0..8), member in prop::collection::vec(any::<u8>(), 0..8), v in -1e300f64..1e300, del: bool) {
             let score = Score::new(v).unwrap();
-            let kind = if del { Kind::Delete } else { Kind::Insert };
-            let state = State { score, kind };
-            prop_assert_eq!(decode_state(&encode_state(state)).unwrap(), state);
-            let p = prefix(b"key");
-            let row = index_row(&p, kind, score, &m);
-            prop_assert_eq!(decode_index(p.len(), &row).unwrap(), (score, Bytes::from(m.clone())));
-            let meta = Meta { count, watermark: Some((score, Bytes::from(m))) };
-            prop_assert_eq!(decode_meta(&encode_meta(&meta)).unwrap(), meta);
-            let empty = Meta { count, watermark: None };
-            prop_assert_eq!(decode_meta(&encode_meta(&empty)).unwrap(), empty);
+            let state = State { score, kind: if del { Kind::Delete } else { Kind::Insert } };
+            let (k, row) = decode(&state_row(&key, &member), &encode_state(state)).unwrap();
+            prop_assert_eq!((k.to_vec(), row), (key.clone(), Row::State(member.clone().into(), state)));
+            let w = (score, Bytes::from(member));
+            let (k, row) = decode(&meta_row(&key), &encode_watermark(&w)).unwrap();
+            prop_assert_eq!((k.to_vec(), row), (key, Row::Watermark(w)));
         }
 
         #[test]
-        fn garbage_rows_never_panic(v in prop::collection::vec(any::<u8>(), 0..24)) {
-            let _ = decode_state(&v);
-            let _ = decode_meta(&v);
-            let _ = decode_index(2, &v);
+        fn garbage_rows_never_panic(row in prop::collection::vec(any::<u8>(), 0..16), value in prop::collection::vec(any::<u8>(), 0..16)) {
+            let _ = decode(&row, &value);
         }
     }
 }

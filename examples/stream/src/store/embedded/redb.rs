@@ -2,9 +2,9 @@
 
 use std::path::Path;
 
-use redb::{Database, Durability, ReadableDatabase, ReadableTable, Table, TableDefinition};
+use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
 
-use super::engine::{Engine, KvWrite, TxnBody, Visit};
+use super::engine::{Engine, Record, Visit};
 use crate::store::StoreError;
 
 const TABLE: TableDefinition<'static, &'static [u8], &'static [u8]> =
@@ -29,32 +29,6 @@ fn e(err: impl Into<redb::Error>) -> StoreError {
     StoreError::engine(err.into())
 }
 
-struct Txn<'a, 't>(&'a mut Table<'t, &'static [u8], &'static [u8]>);
-
-impl KvWrite for Txn<'_, '_> {
-    fn get(&mut self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.0.get(key).map_err(e)?.map(|v| v.value().to_vec()))
-    }
-
-    fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
-        self.0.insert(key, value).map_err(e)?;
-        Ok(())
-    }
-
-    fn remove(&mut self, key: &[u8]) -> Result<(), StoreError> {
-        self.0.remove(key).map_err(e)?;
-        Ok(())
-    }
-
-    fn first(&mut self, lo: &[u8], hi: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        let mut range = self.0.range::<&[u8]>(lo..hi).map_err(e)?;
-        match range.next() {
-            Some(item) => Ok(Some(item.map_err(e)?.0.value().to_vec())),
-            None => Ok(None),
-        }
-    }
-}
-
 impl Engine for Redb {
     fn open(dir: &Path, cache_bytes: usize) -> Result<Redb, StoreError> {
         std::fs::create_dir_all(dir).map_err(StoreError::engine)?;
@@ -68,34 +42,31 @@ impl Engine for Redb {
         Ok(Redb { db })
     }
 
-    fn write_durable(&self, body: TxnBody<'_>) -> Result<(), StoreError> {
+    fn write_durable(&self, records: &[Record]) -> Result<(), StoreError> {
         let mut txn = self.db.begin_write().map_err(e)?;
         txn.set_durability(Durability::Immediate).map_err(e)?;
         {
             let mut table = txn.open_table(TABLE).map_err(e)?;
-            body(&mut Txn(&mut table))?;
+            for record in records {
+                match record {
+                    Record::Put(k, v) => {
+                        table.insert(k.as_slice(), v.as_slice()).map_err(e)?;
+                    }
+                    Record::Delete(k) => {
+                        table.remove(k.as_slice()).map_err(e)?;
+                    }
+                }
+            }
         }
         txn.commit().map_err(e)
     }
 
-    fn scan_rev(
-        &self,
-        lo: &[u8],
-        hi: &[u8],
-        skip: usize,
-        limit: usize,
-        visit: Visit<'_>,
-    ) -> Result<(), StoreError> {
+    fn scan(&self, visit: Visit<'_>) -> Result<(), StoreError> {
         let txn = self.db.begin_read().map_err(e)?;
         let table = txn.open_table(TABLE).map_err(e)?;
-        for item in table
-            .range::<&[u8]>(lo..hi)
-            .map_err(e)?
-            .rev()
-            .skip(skip)
-            .take(limit)
-        {
-            visit(item.map_err(e)?.0.value())?;
+        for item in table.iter().map_err(e)? {
+            let (k, v) = item.map_err(e)?;
+            visit(k.value(), v.value())?;
         }
         Ok(())
     }

@@ -1,160 +1,96 @@
-//! The writer thread: group commit and the write rule on disk.
+//! The writer thread: group commit.
 //!
-//! All writes go through one thread that owns the engine's write side.
-//! Callers queue their batch and wait for its answer. The thread takes the
-//! first waiting batch, then every batch that queued up behind it (up to
-//! [`MAX_GROUP_EVENTS`]), applies them all in **one** transaction and
-//! commits it with one fsync, then answers every caller in the group. While
-//! it syncs, new batches queue up and form the next group, so under
-//! concurrency many batches share each fsync, and a caller is only ever
-//! answered after its writes are on disk.
+//! Callers apply their writes to the in-memory sets and, under the same
+//! shard lock, queue a [`Record`] of each change; then they queue an ack
+//! request and wait. Queue order is therefore the order of the changes to
+//! each key, so later records of a row overwrite earlier ones.
+//!
+//! The thread takes everything queued (up to [`MAX_GROUP`] records), writes
+//! it in **one** engine transaction with one fsync, then answers every ack
+//! it took. A caller's records precede its ack in the queue, so they are in
+//! that group or an earlier one: an answered caller's writes are on disk.
+//! While one group syncs, the next one queues up, so concurrent callers
+//! share fsyncs.
+//!
+//! If a commit fails, the store stops accepting writes: the changes are in
+//! memory but maybe not on disk, and a retry would find them already
+//! applied and write nothing. Reopening the store reloads what the disk has.
 
-use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 
-use bytes::Bytes;
 use tokio::sync::oneshot;
 
-use super::engine::{Engine, KvWrite};
-use super::layout::{self, Meta, TOMB, VISIBLE};
-use crate::crdt::{Event, Kind, Position, State};
+use super::engine::{Engine, Record};
 use crate::store::StoreError;
 
-/// The most events one group commit takes.
-pub(crate) const MAX_GROUP_EVENTS: usize = 65_536;
+/// The most records one group commit takes.
+pub(crate) const MAX_GROUP: usize = 100_000;
 
-/// One caller's batch and where to send its answer.
-pub(crate) struct WriteRequest {
-    pub(crate) kind: Kind,
-    pub(crate) events: Vec<Event>,
-    pub(crate) reply: oneshot::Sender<Result<usize, StoreError>>,
+/// What callers queue.
+pub(crate) enum Msg {
+    /// A change to write.
+    Record(Record),
+    /// Answer once everything queued before this is durable.
+    Ack(oneshot::Sender<Result<(), StoreError>>),
 }
 
-/// Starts the writer thread for `engine`.
+/// The error of every write once a commit has failed.
+pub(crate) fn failed_error() -> StoreError {
+    StoreError::Engine(
+        "an earlier commit failed; the store refuses writes until it is reopened".into(),
+    )
+}
+
+/// Starts the writer thread.
 pub(crate) fn spawn<E: Engine>(
     engine: Arc<E>,
-    max_size: usize,
-) -> Result<(Sender<WriteRequest>, JoinHandle<()>), StoreError> {
+    failed: Arc<AtomicBool>,
+) -> Result<(Sender<Msg>, JoinHandle<()>), StoreError> {
     let (tx, rx) = channel();
     let handle = std::thread::Builder::new()
         .name("stream-writer".into())
-        .spawn(move || run(&*engine, &rx, max_size))
+        .spawn(move || run(&*engine, &rx, &failed))
         .map_err(StoreError::engine)?;
     Ok((tx, handle))
 }
 
-fn run<E: Engine>(engine: &E, rx: &Receiver<WriteRequest>, max_size: usize) {
+fn run<E: Engine>(engine: &E, rx: &Receiver<Msg>, failed: &AtomicBool) {
+    let mut records = Vec::new();
+    let mut acks = Vec::new();
     while let Ok(first) = rx.recv() {
-        let mut events = first.events.len();
-        let mut group = vec![first];
-        while events < MAX_GROUP_EVENTS {
-            let Ok(next) = rx.try_recv() else { break };
-            events += next.events.len();
-            group.push(next);
+        let mut next = Some(first);
+        while let Some(msg) = next.take() {
+            match msg {
+                Msg::Record(r) => records.push(r),
+                Msg::Ack(a) => acks.push(a),
+            }
+            if records.len() < MAX_GROUP {
+                next = rx.try_recv().ok();
+            }
         }
-        let mut counts = vec![0usize; group.len()];
-        let result = engine.write_durable(&mut |txn| {
-            counts.fill(0);
-            let mut metas: HashMap<Bytes, Meta> = HashMap::new();
-            for (count, req) in counts.iter_mut().zip(&group) {
-                for event in &req.events {
-                    if apply(txn, &mut metas, max_size, req.kind, event)? {
-                        *count += 1;
-                    }
-                }
-            }
-            for (key, meta) in &metas {
-                txn.put(
-                    &layout::meta_row(&layout::prefix(key)),
-                    &layout::encode_meta(meta),
-                )?;
-            }
+        let result = if failed.load(Ordering::Acquire) {
+            Err(failed_error())
+        } else if records.is_empty() {
             Ok(())
-        });
-        for (req, count) in group.into_iter().zip(counts) {
+        } else {
+            engine.write_durable(&records)
+        };
+        // A failed commit reaches every waiting caller as an error, which
+        // is where it is reported.
+        if result.is_err() {
+            failed.store(true, Ordering::Release);
+        }
+        records.clear();
+        for ack in acks.drain(..) {
             let answer = match &result {
-                Ok(()) => Ok(count),
+                Ok(()) => Ok(()),
                 Err(err) => Err(StoreError::Engine(err.to_string().into())),
             };
             // A caller that stopped waiting is no error.
-            let _ = req.reply.send(answer);
+            let _ = ack.send(answer);
         }
     }
-}
-
-/// Applies one write inside the transaction; returns whether it took effect.
-fn apply(
-    txn: &mut dyn KvWrite,
-    metas: &mut HashMap<Bytes, Meta>,
-    max_size: usize,
-    kind: Kind,
-    event: &Event,
-) -> Result<bool, StoreError> {
-    let prefix = layout::prefix(&event.key);
-    if !metas.contains_key(&event.key) {
-        let meta = match txn.get(&layout::meta_row(&prefix))? {
-            Some(v) => layout::decode_meta(&v)?,
-            None => Meta::default(),
-        };
-        metas.insert(event.key.clone(), meta);
-    }
-    let Some(meta) = metas.get_mut(&event.key) else {
-        return Ok(false);
-    };
-    let (score, member) = (event.score, &event.member);
-    if let Some((ws, wm)) = &meta.watermark
-        && (score, member.as_ref()) <= (*ws, wm.as_ref())
-    {
-        return Ok(false);
-    }
-    let next = State { score, kind };
-    let state_row = layout::state_row(&prefix, member);
-    match txn.get(&state_row)? {
-        Some(v) => {
-            let current = layout::decode_state(&v)?;
-            if !current.yields_to(next) {
-                return Ok(false);
-            }
-            txn.remove(&layout::index_row(
-                &prefix,
-                current.kind,
-                current.score,
-                member,
-            ))?;
-        }
-        None => meta.count += 1,
-    }
-    txn.put(&state_row, &layout::encode_state(next))?;
-    txn.put(&layout::index_row(&prefix, kind, score, member), &[])?;
-    let mut applied = true;
-    while meta.count > max_size as u64 {
-        let Some((kind, pos)) = lowest(txn, &prefix)? else {
-            break;
-        };
-        txn.remove(&layout::index_row(&prefix, kind, pos.0, &pos.1))?;
-        txn.remove(&layout::state_row(&prefix, &pos.1))?;
-        meta.count -= 1;
-        if pos.0 == score && pos.1 == *member {
-            applied = false;
-        }
-        meta.watermark = Some(pos);
-    }
-    Ok(applied)
-}
-
-/// The lowest entry of a key, visible or tombstone.
-fn lowest(txn: &mut dyn KvWrite, prefix: &[u8]) -> Result<Option<(Kind, Position)>, StoreError> {
-    let mut best: Option<(Kind, Position)> = None;
-    for (tag, kind) in [(VISIBLE, Kind::Insert), (TOMB, Kind::Delete)] {
-        let (lo, hi) = layout::tag_range(prefix, tag);
-        if let Some(row) = txn.first(&lo, &hi)? {
-            let pos = layout::decode_index(prefix.len(), &row)?;
-            if best.as_ref().is_none_or(|(_, b)| pos < *b) {
-                best = Some((kind, pos));
-            }
-        }
-    }
-    Ok(best)
 }
