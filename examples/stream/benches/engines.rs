@@ -1,7 +1,7 @@
 //! redb against fjall under the embedded store: durable batch-100 inserts
 //! and a select of one key, limit 10, in the same run.
 //!
-//! Run with `cargo bench -p stream --features fjall --bench engines`.
+//! Run with `cargo bench -p stream --features redb --bench engines`.
 
 #![allow(
     missing_docs,

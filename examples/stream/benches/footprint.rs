@@ -3,7 +3,7 @@
 //! and bytes on disk for the embedded store.
 //!
 //! Run with `cargo bench -p stream --bench footprint` (add
-//! `--features fjall` to measure fjall's files too).
+//! `--features redb` to measure redb's files too).
 //!
 //! The events: 1,000 keys of 9 bytes (`feed:0042`), 1,000 events each,
 //! members of 16 bytes (`event:0000001234`), scores as timestamps.
@@ -106,6 +106,18 @@ fn disk<E: Engine>(name: &str, rt: &tokio::runtime::Runtime) {
         }
     });
     drop(store);
+    let started = std::time::Instant::now();
+    let reopened: EmbeddedStore<E> = EmbeddedStore::open_with(
+        dir.path(),
+        Options {
+            max_size: usize::MAX,
+            ..Options::default()
+        },
+    )
+    .unwrap();
+    let load = started.elapsed();
+    assert_eq!(reopened.get_ref().len_keys() as u64, KEYS);
+    drop(reopened);
     let (apparent, allocated) = dir_size(dir.path());
     println!("embedded store ({name}), {EVENTS} events in {KEYS} keys:");
     println!(
@@ -113,6 +125,7 @@ fn disk<E: Engine>(name: &str, rt: &tokio::runtime::Runtime) {
         apparent as f64 / EVENTS as f64,
         allocated as f64 / EVENTS as f64
     );
+    println!("  reopening (loading every event into memory) took {load:?}");
 }
 
 fn main() {
@@ -123,7 +136,7 @@ fn main() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
-    disk::<stream::store::embedded::Redb>("redb", &rt);
-    #[cfg(feature = "fjall")]
     disk::<stream::store::embedded::Fjall>("fjall", &rt);
+    #[cfg(feature = "redb")]
+    disk::<stream::store::embedded::Redb>("redb", &rt);
 }

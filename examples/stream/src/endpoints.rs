@@ -197,7 +197,7 @@ mod tests {
         // A closed engine is Unavailable: open the same directory twice.
         let dir = tempfile::tempdir().unwrap();
         let _first: EmbeddedStore = EmbeddedStore::open(dir.path()).unwrap();
-        let second = EmbeddedStore::<crate::store::embedded::Redb>::open(dir.path()).unwrap_err();
+        let second = EmbeddedStore::<crate::store::embedded::Fjall>::open(dir.path()).unwrap_err();
         assert_eq!(Error::from(second).code(), Code::Unavailable);
     }
 }

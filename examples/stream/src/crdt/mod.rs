@@ -70,5 +70,5 @@ mod tests;
 
 pub use score::{NonFiniteScore, Score};
 pub use select::{Cursor, Entry, Event, NanCursor, Query, Range, coalesce, coalesce_query};
-pub use set::{DEFAULT_MAX_SIZE, Position, Set};
+pub use set::{DEFAULT_MAX_SIZE, Member, Position, Set};
 pub use state::{Kind, State};

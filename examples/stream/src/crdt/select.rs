@@ -5,7 +5,7 @@ use std::ops::Bound;
 
 use bytes::Bytes;
 
-use super::{Score, Set};
+use super::{Member, Position, Score, Set};
 
 /// A cursor: a position `(score, member)` that a cursor select pages from
 /// or to, exclusively.
@@ -55,9 +55,9 @@ impl Cursor {
 
     /// The position as a `Score` if it is finite, or which side of every
     /// finite score it lies on.
-    fn bound(&self) -> Result<(Score, Bytes), Ordering> {
+    fn bound(&self) -> Result<Position, Ordering> {
         match Score::new(self.score) {
-            Ok(s) => Ok((s, self.member.clone())),
+            Ok(s) => Ok((s, Member::from(&self.member[..]))),
             Err(_) if self.score > 0.0 => Err(Ordering::Greater),
             Err(_) => Err(Ordering::Less),
         }
@@ -142,9 +142,9 @@ impl Set {
     /// The visible members `query` asks for, in (score desc, member desc)
     /// order.
     pub fn select(&self, query: &Query) -> Vec<Entry> {
-        let to_entry = |(score, member): &(Score, Bytes)| Entry {
+        let to_entry = |(score, member): &Position| Entry {
             score: *score,
-            member: member.clone(),
+            member: Bytes::copy_from_slice(member),
         };
         match &query.range {
             Range::Offset(offset) => self
@@ -171,7 +171,7 @@ impl Set {
     }
 }
 
-type B = Bound<(Score, Bytes)>;
+type B = Bound<Position>;
 
 /// The bounds on positions for a cursor range, or `None` if it is empty
 /// (an infinite cursor on the wrong side).

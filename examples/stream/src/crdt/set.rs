@@ -2,16 +2,20 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use bytes::Bytes;
+use std::sync::Arc;
 
 use super::{Kind, Score, State};
 
 /// The default bound on entries per key, as roshi-server's `-max.size`.
 pub const DEFAULT_MAX_SIZE: usize = 10_000;
 
+/// A member as a set holds it: shared by its state and its place in the
+/// order, one allocation, two words.
+pub type Member = Arc<[u8]>;
+
 /// A position in a key's order: `(score, member)`, compared by score, then
 /// member bytes. Selects walk positions downwards; the watermark is one.
-pub type Position = (Score, Bytes);
+pub type Position = (Score, Member);
 
 /// One key's last-writer-wins element set, bounded to `max_size` entries.
 ///
@@ -35,7 +39,7 @@ pub struct Set {
     /// The bound on kept entries (visible and tombstones together).
     max_size: usize,
     /// Every kept member's state: the source of truth.
-    states: HashMap<Bytes, State>,
+    states: HashMap<Member, State>,
     /// Visible members by position, for selects.
     added: BTreeSet<Position>,
     /// Tombstones by position, so eviction can find the lowest entry.
@@ -118,19 +122,19 @@ impl Set {
     }
 
     /// Every kept `(member, state)`, in no particular order.
-    pub fn entries(&self) -> impl Iterator<Item = (&Bytes, State)> + '_ {
+    pub fn entries(&self) -> impl Iterator<Item = (&Member, State)> + '_ {
         self.states.iter().map(|(m, s)| (m, *s))
     }
 
     /// Applies one write; returns whether it took effect (changed the state
     /// and was not evicted at once).
     pub fn apply(&mut self, kind: Kind, score: Score, member: &[u8]) -> bool {
-        self.apply_state(Bytes::copy_from_slice(member), State { score, kind })
+        self.apply_state(member, State { score, kind })
     }
 
-    /// Applies a write given as the state it asks for, with the member
-    /// already in a `Bytes`. Returns whether it took effect.
-    pub fn apply_state(&mut self, member: Bytes, next: State) -> bool {
+    /// Applies a write given as the state it asks for. Returns whether it
+    /// took effect.
+    pub fn apply_state(&mut self, member: &[u8], next: State) -> bool {
         self.apply_state_evicting(member, next, &mut Vec::new())
     }
 
@@ -138,20 +142,25 @@ impl Set {
     /// member the bound evicted (its state is gone; the watermark moved).
     pub fn apply_state_evicting(
         &mut self,
-        member: Bytes,
+        member: &[u8],
         next: State,
-        evicted: &mut Vec<Bytes>,
+        evicted: &mut Vec<Member>,
     ) -> bool {
-        if self.below_watermark(next.score, &member) {
+        if self.below_watermark(next.score, member) {
             return false;
         }
-        if let Some(current) = self.states.get(&member).copied() {
-            if !current.yields_to(next) {
-                return false;
+        let member: Member = match self.states.get_key_value(member) {
+            Some((m, current)) => {
+                if !current.yields_to(next) {
+                    return false;
+                }
+                let (m, current) = (m.clone(), *current);
+                self.index_mut(current.kind)
+                    .remove(&(current.score, m.clone()));
+                m
             }
-            self.index_mut(current.kind)
-                .remove(&(current.score, member.clone()));
-        }
+            None => Arc::from(member),
+        };
         self.states.insert(member.clone(), next);
         self.index_mut(next.kind)
             .insert((next.score, member.clone()));
@@ -161,7 +170,7 @@ impl Set {
 
     /// Raises the watermark to `w` (if it is higher), dropping every entry
     /// at or below it onto `evicted`: how a stored watermark is restored.
-    pub fn raise_watermark(&mut self, w: Position, evicted: &mut Vec<Bytes>) {
+    pub fn raise_watermark(&mut self, w: Position, evicted: &mut Vec<Member>) {
         if self.watermark.as_ref().is_some_and(|cur| *cur >= w) {
             return;
         }
@@ -191,7 +200,7 @@ impl Set {
             self.raise_watermark(w.clone(), &mut evicted);
         }
         for (member, state) in &other.states {
-            self.apply_state_evicting(member.clone(), *state, &mut evicted);
+            self.apply_state_evicting(member, *state, &mut evicted);
         }
     }
 
@@ -210,7 +219,7 @@ impl Set {
     }
 
     /// Evicts the lowest entries until at most `max_size` are kept.
-    fn enforce_bound(&mut self, evicted: &mut Vec<Bytes>) {
+    fn enforce_bound(&mut self, evicted: &mut Vec<Member>) {
         while self.states.len() > self.max_size {
             let lowest = match (self.added.first(), self.removed.first()) {
                 (Some(a), Some(r)) => a.min(r).clone(),

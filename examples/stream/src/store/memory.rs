@@ -78,7 +78,7 @@ impl MemoryStore {
             .entry(event.key)
             .or_insert_with(|| Set::with_max_size(max_size));
         set.apply_state(
-            event.member,
+            &event.member,
             State {
                 score: event.score,
                 kind,

@@ -136,8 +136,8 @@ async fn memory_semantics() {
 #[tokio::test]
 async fn embedded_semantics_and_reopen() {
     let dir = tempfile::tempdir().unwrap();
-    semantics(EmbeddedStore::<embedded::Redb>::open(dir.path()).unwrap()).await;
-    let store = EmbeddedStore::<embedded::Redb>::open(dir.path()).unwrap();
+    semantics(EmbeddedStore::<embedded::Fjall>::open(dir.path()).unwrap()).await;
+    let store = EmbeddedStore::<embedded::Fjall>::open(dir.path()).unwrap();
     let got = store
         .select(vec![Bytes::from("k")], Query::offset(0, 10))
         .await
@@ -184,12 +184,12 @@ async fn reopening_with_a_smaller_bound_evicts_and_remembers() {
     assert_eq!(got[0].1.len(), 3);
 }
 
-#[cfg(feature = "fjall")]
+#[cfg(feature = "redb")]
 #[tokio::test]
-async fn fjall_semantics_and_reopen() {
+async fn redb_semantics_and_reopen() {
     let dir = tempfile::tempdir().unwrap();
-    semantics(EmbeddedStore::<embedded::Fjall>::open(dir.path()).unwrap()).await;
-    let store = EmbeddedStore::<embedded::Fjall>::open(dir.path()).unwrap();
+    semantics(EmbeddedStore::<embedded::Redb>::open(dir.path()).unwrap()).await;
+    let store = EmbeddedStore::<embedded::Redb>::open(dir.path()).unwrap();
     let got = store
         .select(vec![Bytes::from("k")], Query::offset(0, 10))
         .await

@@ -1,4 +1,4 @@
-//! The fjall engine (feature `fjall`).
+//! The fjall engine, the default.
 
 use std::path::Path;
 

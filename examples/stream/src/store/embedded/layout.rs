@@ -15,7 +15,7 @@
 
 use bytes::Bytes;
 
-use crate::crdt::{Kind, Position, Score, State};
+use crate::crdt::{Kind, Member, Position, Score, State};
 use crate::store::StoreError;
 
 const STATE: u8 = b'S';
@@ -101,9 +101,7 @@ pub(crate) fn decode(row: &[u8], value: &[u8]) -> Result<(Bytes, Row), StoreErro
                 },
             )
         }
-        Some((&META, [])) => {
-            Row::Watermark((score_at(value)?, Bytes::copy_from_slice(&value[8..])))
-        }
+        Some((&META, [])) => Row::Watermark((score_at(value)?, Member::from(&value[8..]))),
         _ => return Err(corrupt("unknown row")),
     };
     Ok((Bytes::copy_from_slice(key), what))
@@ -121,7 +119,7 @@ mod tests {
             let state = State { score, kind: if del { Kind::Delete } else { Kind::Insert } };
             let (k, row) = decode(&state_row(&key, &member), &encode_state(state)).unwrap();
             prop_assert_eq!((k.to_vec(), row), (key.clone(), Row::State(member.clone().into(), state)));
-            let w = (score, Bytes::from(member));
+            let w = (score, Member::from(&member[..]));
             let (k, row) = decode(&meta_row(&key), &encode_watermark(&w)).unwrap();
             prop_assert_eq!((k.to_vec(), row), (key, Row::Watermark(w)));
         }

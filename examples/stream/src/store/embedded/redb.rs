@@ -1,4 +1,5 @@
-//! The redb engine.
+//! The redb engine (feature `redb`), kept so the engine benchmark can be
+//! rerun.
 
 use std::path::Path;
 
