@@ -99,12 +99,16 @@ fn disk<E: Engine>(name: &str, rt: &tokio::runtime::Runtime) {
         max_size: usize::MAX,
         ..Options::default()
     };
+    let region = Region::new(GLOBAL);
     let store: EmbeddedStore<E> = EmbeddedStore::open_with(dir.path(), options).unwrap();
     rt.block_on(async {
         for k in 0..KEYS {
             assert_eq!(store.insert(events(k)).await.unwrap() as u64, PER_KEY);
         }
     });
+    let change = region.change();
+    let live = change.bytes_allocated as i64 - change.bytes_deallocated as i64
+        + change.bytes_reallocated as i64;
     drop(store);
     let started = std::time::Instant::now();
     let reopened: EmbeddedStore<E> = EmbeddedStore::open_with(
@@ -120,6 +124,10 @@ fn disk<E: Engine>(name: &str, rt: &tokio::runtime::Runtime) {
     drop(reopened);
     let (apparent, allocated) = dir_size(dir.path());
     println!("embedded store ({name}), {EVENTS} events in {KEYS} keys:");
+    println!(
+        "  heap while open (sets, engine memtables and caches): {live} bytes = {:.1} bytes/event",
+        live as f64 / EVENTS as f64
+    );
     println!(
         "  on disk: {apparent} bytes apparent = {:.1} bytes/event; {allocated} bytes allocated = {:.1} bytes/event",
         apparent as f64 / EVENTS as f64,

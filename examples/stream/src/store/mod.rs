@@ -11,10 +11,11 @@
 //!   [`Store::select_coalesced`] merges keys, with a default built on
 //!   `select`.
 //!
-//! A batch is atomic per store where the engine allows it (the embedded
-//! store writes a batch in one transaction; the memory store applies it
-//! under its locks without yielding), and a batch with one invalid event
-//! is refused whole before anything is written.
+//! A batch with one invalid event is refused whole before anything is
+//! written. Past that, each event is its own CRDT operation, as in Roshi: a
+//! batch is not a transaction, and one that fails (or, in the embedded
+//! store, is cut by a crash before it is acknowledged) may be partly
+//! applied. Replaying it is always safe: writes are idempotent.
 //!
 //! Two ways to hold a store: generically (`S: Store`, zero cost), or as a
 //! [`SharedStore`] (`Arc<dyn DynStore>`) when the kind is chosen at run time,

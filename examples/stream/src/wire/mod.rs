@@ -22,8 +22,8 @@
 //! The JSON decoder is written here rather than on serde_json because
 //! roshi-server's behaviour is Go's, not serde's: case-insensitive field
 //! names, `null` rules, only the first value read, syntax errors before
-//! type errors, and Go's messages for each. [`scan`] checks the syntax
-//! iteratively with Go's messages; [`reader`] walks the checked value.
+//! type errors, and Go's messages for each. `scan` checks the syntax
+//! iteratively with Go's messages; `reader` walks the checked value.
 //!
 //! # Layout
 //! - `scan`: Go's syntax check of the first JSON value.

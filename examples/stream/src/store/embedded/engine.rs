@@ -24,10 +24,20 @@ pub trait Engine: Send + Sync + Sized + 'static {
     /// about `cache_bytes`.
     fn open(dir: &Path, cache_bytes: usize) -> Result<Self, StoreError>;
 
-    /// Writes `records` in order, atomically, and makes them durable: when
-    /// this returns `Ok`, they survive a crash; if it fails, none of them
-    /// may be applied.
-    fn write_durable(&self, records: &[Record]) -> Result<(), StoreError>;
+    /// Writes `records` in order, atomically, not yet durably: if it fails,
+    /// none of them may be applied.
+    fn write(&self, records: &[Record]) -> Result<(), StoreError>;
+
+    /// Makes every write that returned before this call durable: when it
+    /// returns `Ok`, they survive a crash. It may run while another thread
+    /// is in [`write`](Engine::write).
+    fn sync(&self) -> Result<(), StoreError>;
+
+    /// [`write`](Engine::write), then [`sync`](Engine::sync).
+    fn write_durable(&self, records: &[Record]) -> Result<(), StoreError> {
+        self.write(records)?;
+        self.sync()
+    }
 
     /// Visits every row, in key order.
     fn scan(&self, visit: Visit<'_>) -> Result<(), StoreError>;

@@ -4,7 +4,7 @@
 //!
 //! Roshi keeps its sets in Redis: in memory, made durable by Redis's own
 //! persistence. The embedded store does the same without Redis. Every key's
-//! [`Set`](crate::crdt::Set) lives in memory (a [`MemoryStore`]), so a
+//! [`Set`] lives in memory (a [`MemoryStore`]), so a
 //! select never touches the disk; every change to a set is also written to
 //! an embedded storage engine as rows of CRDT state (see the `layout`
 //! module): one row per member's state, one per key's watermark. At open,
@@ -27,37 +27,39 @@
 //! [fjall](https://docs.rs/fjall) (an LSM-tree with a journal) and
 //! [redb](https://docs.rs/redb) (a copy-on-write B-tree in one file) are
 //! both well kept, pure Rust and crash-safe. `benches/engines.rs` runs the
-//! embedded store on each, in the same run (ratio fjall / redb; lower is
-//! better for fjall):
+//! embedded store on each in the same run (ratio fjall / redb):
 //!
 //! | workload | redb | fjall | ratio |
 //! |---|---|---|---|
-//! | durable insert, batch of 100, one writer | 9.42 ms | 7.37 ms | 0.78 |
-//! | durable insert, batch of 100, 16 writers (per batch) | 4.16 ms | 1.00 ms | 0.24 |
-//! | select 1 key, limit 10 (served from memory) | 579 ns | 696 ns | 1.20 |
+//! | durable insert, batch of 100, one writer | 2.19 ms | 1.15 ms | 0.53 |
+//! | durable insert, batch of 100, 16 writers (time per batch) | 2.02 ms | 0.82 ms | 0.40 |
+//! | select 1 key, limit 10 (served from memory either way) | 350 ns | 438 ns | 1.25 |
 //!
 //! and `benches/footprint.rs`, at 1,000,000 events:
 //!
 //! | | redb | fjall |
 //! |---|---|---|
-//! | on disk per event | 67.4 B (46.8 B allocated) | 73.4 B |
-//! | reopen (load into memory) | 0.60 s | 1.45 s |
+//! | on disk per event | 59.8 B (46.9 B allocated) | 81.0 B |
+//! | heap per event while open (sets and engine buffers) | 239 B | 279 B |
+//! | reopen (load every event into memory) | 0.86 s | 2.16 s |
 //!
-//! **fjall is the default**: under concurrent writers, which is what group
-//! commit is for and what a server sees, it commits 4 times the events per
-//! second of redb, whose copy-on-write commits rewrite every touched page.
-//! redb wins on disk space and load time, which matter less: the disk
-//! holds about half of what memory does, and loading happens once per
-//! start. Selects never touch the engine. (Figures from a shared 2-core
-//! machine with a load average near 8: the ratios, measured in the same
-//! run, are the part to trust.) redb stays behind the `redb` feature so the
-//! comparison can be rerun.
+//! **fjall is the default**: durable writes are what the engine is for
+//! here, and fjall commits them at twice redb's rate, alone or under
+//! concurrent writers (122,000 against 50,000 events/s with 16 writers);
+//! redb's copy-on-write commits rewrite every B-tree page they touch.
+//! redb wins on disk space and load time, which matter less: the disk holds
+//! a third of what memory does, and the load happens once per start.
+//! Selects never touch the engine. (Figures from one run on a shared 2-core
+//! machine with a load average of 3 to 5 from other builds; the ratios,
+//! measured in the same run, are the part to trust.) redb stays behind the
+//! `redb` feature so the comparison can be rerun.
 //!
 //! # Durability
 //!
 //! Writes are acknowledged only once they are on disk, through **group
-//! commit** (see the `writer` module): concurrent batches share one
-//! transaction and one fsync. So every acknowledged write survives
+//! commit** (see the `writer` module): concurrent batches share
+//! transactions and fsyncs, and the next group is written while the last
+//! one syncs. So every acknowledged write survives
 //! `kill -9` and power loss (as far as the disk honours fsync);
 //! `tests/crash.rs` kills a writer process mid-load and checks it. A write
 //! that was a no-op also waits for the writes queued before it, so a client
@@ -70,14 +72,13 @@
 //! # Layout
 //! - `layout`: the rows.
 //! - [`engine`][]: the [`Engine`] trait, [`Fjall`], and `Redb` (feature `redb`).
-//! - `writer`: the writer thread and group commit.
+//! - `writer`: the writer and syncer threads, group commit.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
-use std::thread::JoinHandle;
 
 use bytes::Bytes;
 use tokio::sync::oneshot;
@@ -149,17 +150,15 @@ struct Inner<E> {
     /// `None` only while dropping.
     queue: Option<Sender<Msg>>,
     /// Joined on drop, so the files are closed when the store is gone.
-    writer: Option<JoinHandle<()>>,
+    threads: Option<writer::Threads>,
 }
 
 impl<E> Drop for Inner<E> {
     fn drop(&mut self) {
-        // Closing the queue ends the writer's loop once it has answered
-        // what was queued.
+        // Closing the queue ends the writer's loop once it has handled
+        // what was queued, then the syncer's; joining them waits for that.
         self.queue.take();
-        if let Some(handle) = self.writer.take() {
-            let _ = handle.join();
-        }
+        self.threads.take();
     }
 }
 
@@ -252,7 +251,7 @@ impl<E: Engine> EmbeddedStore<E> {
             engine.write_durable(&fixes)?;
         }
         let failed = Arc::new(AtomicBool::new(false));
-        let (queue, writer) = writer::spawn(engine.clone(), failed.clone())?;
+        let (queue, threads) = writer::spawn(engine.clone(), failed.clone())?;
         Ok(EmbeddedStore {
             inner: Arc::new(Inner {
                 memory,
@@ -260,7 +259,7 @@ impl<E: Engine> EmbeddedStore<E> {
                 dir,
                 failed,
                 queue: Some(queue),
-                writer: Some(writer),
+                threads: Some(threads),
             }),
         })
     }

@@ -43,9 +43,9 @@ impl Engine for Redb {
         Ok(Redb { db })
     }
 
-    fn write_durable(&self, records: &[Record]) -> Result<(), StoreError> {
+    fn write(&self, records: &[Record]) -> Result<(), StoreError> {
         let mut txn = self.db.begin_write().map_err(e)?;
-        txn.set_durability(Durability::Immediate).map_err(e)?;
+        txn.set_durability(Durability::None).map_err(e)?;
         {
             let mut table = txn.open_table(TABLE).map_err(e)?;
             for record in records {
@@ -59,6 +59,14 @@ impl Engine for Redb {
                 }
             }
         }
+        txn.commit().map_err(e)
+    }
+
+    /// An empty commit with `Durability::Immediate` makes every earlier
+    /// non-durable commit durable.
+    fn sync(&self) -> Result<(), StoreError> {
+        let mut txn = self.db.begin_write().map_err(e)?;
+        txn.set_durability(Durability::Immediate).map_err(e)?;
         txn.commit().map_err(e)
     }
 
