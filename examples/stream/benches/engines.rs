@@ -119,6 +119,26 @@ fn bench_engine<E: Engine>(c: &mut Criterion, rt: &tokio::runtime::Runtime, name
     g.finish();
 }
 
+/// The same batches into the memory store: the cost of the write path
+/// without any disk.
+fn bench_memory(c: &mut Criterion, rt: &tokio::runtime::Runtime) {
+    let store = stream::store::MemoryStore::with_max_size(usize::MAX);
+    let mut seq = 0u64;
+    c.benchmark_group("engines")
+        .bench_function("memory_insert_batch100", |b| {
+            b.iter_custom(|n| {
+                rt.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..n {
+                        seq += 1;
+                        store.insert(batch(seq)).await.unwrap();
+                    }
+                    start.elapsed()
+                })
+            })
+        });
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -126,6 +146,7 @@ fn main() {
         .build()
         .unwrap();
     let mut c = criterion().measurement_time(Duration::from_secs(3));
+    bench_memory(&mut c, &rt);
     bench_engine::<Redb>(&mut c, &rt, "redb");
     bench_engine::<Fjall>(&mut c, &rt, "fjall");
     c.final_summary();
@@ -140,6 +161,16 @@ fn main() {
             &[&format!("engines/fjall_{op}")],
         );
     }
+    report(
+        "durable insert, batch of 100, against the memory store",
+        "engines/memory_insert_batch100",
+        &[
+            "engines/redb_insert_batch100",
+            "engines/fjall_insert_batch100",
+            "engines/redb_insert_batch100_16_writers",
+            "engines/fjall_insert_batch100_16_writers",
+        ],
+    );
     for engine in ["redb", "fjall"] {
         for op in ["insert_batch100", "insert_batch100_16_writers"] {
             if let Some(ns) = mean_ns(&format!("engines/{engine}_{op}")) {

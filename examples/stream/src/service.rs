@@ -136,13 +136,14 @@ impl<S: Store> StreamService<S> {
                 applied: 0,
             });
         }
-        let shared: Arc<[Event]> = events.clone().into();
+        // Copy the batch for subscribers only if there are any.
+        let shared: Option<Arc<[Event]>> =
+            (self.feed.receiver_count() > 0).then(|| events.clone().into());
         let applied = self.store.write(kind, events).await?;
-        // No subscriber is no error.
-        let _ = self.feed.send(Change {
-            kind,
-            events: shared,
-        });
+        if let Some(events) = shared {
+            // A subscriber that left in the meantime is no error.
+            let _ = self.feed.send(Change { kind, events });
+        }
         Ok(WriteOutcome { requested, applied })
     }
 

@@ -58,6 +58,11 @@ pub trait Store: Send + Sync + 'static {
     /// Applies `events` as inserts or deletes (by `kind`), in order, and
     /// returns how many took effect. When it returns `Ok`, the writes are
     /// as durable as the store promises (the embedded store: on disk).
+    ///
+    /// Stores may apply the writes when `write` is called and use the
+    /// future only to wait for durability (both stores here do), so a
+    /// dropped future does not undo them, as a cancelled request to Redis
+    /// does not.
     fn write(
         &self,
         kind: Kind,

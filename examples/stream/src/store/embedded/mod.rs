@@ -93,7 +93,7 @@ mod layout;
 mod redb;
 mod writer;
 
-pub use engine::{Engine, Record};
+pub use engine::{Engine, Record, Visit};
 pub use fjall::Fjall;
 #[cfg(feature = "redb")]
 pub use redb::Redb;
