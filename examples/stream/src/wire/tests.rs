@@ -264,3 +264,28 @@ proptest! {
         prop_assert!(err.is_err() || json.is_empty() || i > 0);
     }
 }
+
+proptest! {
+    /// Go's float format reads back as the same number, and uses exponent
+    /// form exactly outside [1e-6, 1e21).
+    #[test]
+    fn go_floats_round_trip(v in any::<f64>().prop_filter("finite", |v| v.is_finite())) {
+        let text = go_float(v);
+        prop_assert_eq!(text.parse::<f64>().unwrap(), v);
+        let fixed = v == 0.0 || (1e-6..1e21).contains(&v.abs());
+        prop_assert_eq!(!text.contains('e'), fixed, "{}", text);
+        prop_assert!(!text.ends_with(".0") && !text.contains("e0") && !text.contains("e-0"));
+    }
+
+    /// A coalesced response's records are an insert body: decoding them
+    /// gives the events back.
+    #[test]
+    fn coalesced_records_decode_as_an_insert_body(evs in prop::collection::vec(event(), 0..8), ns in any::<u64>()) {
+        let body = encode_coalesced(&evs, std::time::Duration::from_nanos(ns));
+        let closed = body.ends_with("]}\n");
+        prop_assert!(closed);
+        let start = body.find("\"records\":").unwrap() + "\"records\":".len();
+        let records = &body[start..body.len() - 2];
+        prop_assert_eq!(decode_events(records.as_bytes(), &Limits::default()).unwrap(), evs);
+    }
+}
