@@ -1,7 +1,7 @@
 //! `StoreError`.
 
-/// A store failure.
-#[derive(Debug, thiserror::Error)]
+/// A store failure. Cheap to clone, so one failure can answer many callers.
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum StoreError {
     /// The request can never succeed as it is (e.g. a key too long for the
     /// store's encoding).
@@ -10,7 +10,7 @@ pub enum StoreError {
     /// The storage engine failed (I/O, a full disk, a lock held by another
     /// process).
     #[error("storage engine: {0}")]
-    Engine(#[source] Box<dyn std::error::Error + Send + Sync>),
+    Engine(#[source] std::sync::Arc<dyn std::error::Error + Send + Sync>),
     /// Stored data that does not decode: corruption, or another program's
     /// data directory.
     #[error("corrupt data: {0}")]
@@ -23,7 +23,7 @@ pub enum StoreError {
 impl StoreError {
     /// Wraps an engine's error.
     pub fn engine(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
-        StoreError::Engine(Box::new(err))
+        StoreError::Engine(std::sync::Arc::new(err))
     }
 }
 

@@ -307,3 +307,59 @@ proptest! {
         let reopened: EmbeddedStore = EmbeddedStore::open_with(dir.path(), Options { max_size: max, cache_bytes: 1 << 20 }).unwrap();
         check(&reopened)?;    }
 }
+
+/// An engine that keeps nothing and fails while `FLAKY_FAILING` is set.
+struct Flaky;
+
+static FLAKY_FAILING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+impl embedded::Engine for Flaky {
+    fn open(_: &std::path::Path, _: usize) -> Result<Flaky, StoreError> {
+        Ok(Flaky)
+    }
+
+    fn write(&self, _: &[embedded::Record]) -> Result<(), StoreError> {
+        if FLAKY_FAILING.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StoreError::engine(std::io::Error::other("disk on fire")));
+        }
+        Ok(())
+    }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn scan(&self, _: embedded::Visit<'_>) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_failed_commit_stops_writes_until_reopened() {
+    let dir = tempfile::tempdir().unwrap();
+    let store: EmbeddedStore<Flaky> = EmbeddedStore::open(dir.path()).unwrap();
+    assert_eq!(store.insert(vec![ev("k", 1.0, "a")]).await.unwrap(), 1);
+    FLAKY_FAILING.store(true, std::sync::atomic::Ordering::SeqCst);
+    // The writer may see the records and the ack in one group or two: the
+    // engine's error or the refusal that follows it.
+    let err = store.insert(vec![ev("k", 2.0, "b")]).await.unwrap_err();
+    assert!(
+        err.to_string().contains("disk on fire") || err.to_string().contains("reopened"),
+        "{err}"
+    );
+    FLAKY_FAILING.store(false, std::sync::atomic::Ordering::SeqCst);
+    // The engine works again, but the store does not trust it: b is in
+    // memory and maybe not on disk, and a retry would write nothing.
+    let err = store.insert(vec![ev("k", 2.0, "b")]).await.unwrap_err();
+    assert!(err.to_string().contains("reopened"), "{err}");
+    assert_eq!(
+        kit_endpoint::Error::from(err).code(),
+        kit_endpoint::Code::Unavailable
+    );
+    // Reads still work.
+    let got = store
+        .select(vec![Bytes::from("k")], Query::offset(0, 9))
+        .await
+        .unwrap();
+    assert_eq!(got[0].1.len(), 2);
+}

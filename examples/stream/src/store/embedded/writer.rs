@@ -46,9 +46,9 @@ pub(crate) enum Msg {
 
 /// The error of every write once a commit has failed.
 pub(crate) fn failed_error() -> StoreError {
-    StoreError::Engine(
-        "an earlier commit failed; the store refuses writes until it is reopened".into(),
-    )
+    StoreError::engine(std::io::Error::other(
+        "an earlier commit failed; the store refuses writes until it is reopened",
+    ))
 }
 
 /// The two threads; joined in order on drop.
@@ -97,12 +97,8 @@ pub(crate) fn spawn<E: Engine>(
 
 fn answer(acks: Vec<Ack>, result: &Result<(), StoreError>) {
     for ack in acks {
-        let reply = match result {
-            Ok(()) => Ok(()),
-            Err(err) => Err(StoreError::Engine(err.to_string().into())),
-        };
         // A caller that stopped waiting is no error.
-        let _ = ack.send(reply);
+        let _ = ack.send(result.clone());
     }
 }
 
