@@ -1,0 +1,178 @@
+use std::num::NonZeroU64;
+use std::time::Duration;
+
+use kit_endpoint::{Code, Error, endpoint_fn};
+use tower::{Layer, Service, ServiceBuilder, ServiceExt};
+
+use super::*;
+use crate::logfmt::{Line, parse};
+use crate::{Builder, Capture};
+
+/// An endpoint that sleeps `ms` and fails with `code` when given one.
+fn endpoint() -> impl Service<(u64, Option<Code>), Response = u64, Error = Error> + Clone {
+    endpoint_fn(|(ms, code): (u64, Option<Code>)| async move {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        match code {
+            Some(code) => Err(Error::new(code, format!("failed with {code}"))),
+            None => Ok(ms),
+        }
+    })
+}
+
+/// A scoped subscriber writing logfmt without timestamps or caller.
+fn subscribe() -> (Capture, tracing::subscriber::DefaultGuard) {
+    let out = Capture::new();
+    let (subscriber, _guard) = Builder::new()
+        .filter("trace")
+        .timestamps(false)
+        .caller(false)
+        .make_writer(out.clone())
+        .subscriber()
+        .unwrap();
+    (out, tracing::subscriber::set_default(subscriber))
+}
+
+fn lines(out: &Capture) -> Vec<Line> {
+    out.lines().iter().map(|l| parse(l).unwrap()).collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_event_per_call_with_name_code_and_duration() {
+    let (out, _scope) = subscribe();
+    let mut svc = ServiceBuilder::new()
+        .layer(LoggingLayer::new("sum"))
+        .service(endpoint());
+    assert_eq!(svc.ready().await.unwrap().call((3, None)).await.unwrap(), 3);
+    let err = svc
+        .ready()
+        .await
+        .unwrap()
+        .call((250, Some(Code::Unavailable)))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable);
+    svc.ready()
+        .await
+        .unwrap()
+        .call((1, Some(Code::InvalidArgument)))
+        .await
+        .unwrap_err();
+
+    let got = lines(&out);
+    assert_eq!(got.len(), 3, "{:?}", out.lines());
+    let fields = |l: &Line| {
+        ["level", "endpoint", "code", "took", "err"].map(|k| l.get(k).map(str::to_owned))
+    };
+    let s = |v: &str| Some(v.to_owned());
+    assert_eq!(
+        fields(&got[0]),
+        [s("info"), s("sum"), s("ok"), s("3ms"), None]
+    );
+    assert_eq!(
+        fields(&got[1]),
+        [
+            s("error"),
+            s("sum"),
+            s("unavailable"),
+            s("250ms"),
+            s("failed with unavailable")
+        ]
+    );
+    assert_eq!(
+        fields(&got[2]),
+        [
+            s("warn"),
+            s("sum"),
+            s("invalid_argument"),
+            s("1ms"),
+            s("failed with invalid_argument")
+        ]
+    );
+    assert_eq!(got[0].get("target"), Some("kit_log::logging"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn sampling_logs_one_success_in_n_and_every_error() {
+    let (out, _scope) = subscribe();
+    let svc = ServiceBuilder::new()
+        .layer(LoggingLayer::new("sum").sample_successes(NonZeroU64::new(4).unwrap()))
+        .service(endpoint());
+    for i in 0..10u64 {
+        // Clones share the sampler, as a server's per-request clones do.
+        svc.clone().oneshot((i, None)).await.unwrap();
+    }
+    for _ in 0..3 {
+        svc.clone()
+            .oneshot((0, Some(Code::Internal)))
+            .await
+            .unwrap_err();
+    }
+    let got = lines(&out);
+    let took: Vec<_> = got
+        .iter()
+        .filter(|l| l.get("code") == Some("ok"))
+        .map(|l| l.get("took").unwrap().to_owned())
+        .collect();
+    assert_eq!(took, ["0ns", "4ms", "8ms"]);
+    assert_eq!(
+        got.iter()
+            .filter(|l| l.get("code") == Some("internal"))
+            .count(),
+        3
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn successes_off_logs_errors_only() {
+    let (out, _scope) = subscribe();
+    let svc = LoggingLayer::new("concat")
+        .without_successes()
+        .layer(endpoint());
+    for _ in 0..5 {
+        svc.clone().oneshot((1, None)).await.unwrap();
+    }
+    svc.clone()
+        .oneshot((2, Some(Code::OutOfRange)))
+        .await
+        .unwrap_err();
+    let got = lines(&out);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].get("code"), Some("out_of_range"));
+    assert_eq!(got[0].get("took"), Some("2ms"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dropped_call_is_logged_once_as_cancelled() {
+    let (out, _scope) = subscribe();
+    let mut svc = Logging::new(endpoint(), "slow");
+    let call = svc.ready().await.unwrap().call((10_000, None));
+    let res = tokio::time::timeout(Duration::from_millis(30), call).await;
+    assert!(res.is_err());
+    let got = lines(&out);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].get("code"), Some("cancelled"));
+    assert_eq!(got[0].get("took"), Some("30ms"));
+    assert_eq!(got[0].get("endpoint"), Some("slow"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_event_sits_in_the_callers_span() {
+    let (out, _scope) = subscribe();
+    let svc = Logging::new(endpoint(), "sum");
+    let span = tracing::info_span!("request", id = 42);
+    tracing::Instrument::instrument(svc.oneshot((0, None)), span)
+        .await
+        .unwrap();
+    let got = lines(&out);
+    assert_eq!(got[0].get("id"), Some("42"));
+    assert_eq!(got[0].get("endpoint"), Some("sum"));
+}
+
+#[test]
+fn accessors_reach_the_inner_service() {
+    let mut svc = Logging::new(7u8, "x");
+    assert_eq!(svc.endpoint(), "x");
+    assert_eq!(*svc.get_ref(), 7);
+    *svc.get_mut() = 8;
+    assert_eq!(svc.into_inner(), 8);
+}
