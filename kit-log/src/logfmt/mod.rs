@@ -54,8 +54,8 @@ use self::visit::FieldWriter;
 /// use kit_log::logfmt::{Logfmt, LogfmtFields};
 ///
 /// let layer = tracing_subscriber::fmt::layer::<tracing_subscriber::Registry>()
-///     .event_format(Logfmt::new().with_caller(false))
-///     .fmt_fields(LogfmtFields);
+///     .fmt_fields(LogfmtFields)
+///     .event_format(Logfmt::new().with_caller(false));
 /// # drop(layer);
 /// ```
 #[derive(Clone, Debug)]
