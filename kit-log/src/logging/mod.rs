@@ -22,6 +22,13 @@
 //! completes, so span fields (and, with the `otel` feature, trace ids) land
 //! on the line.
 //!
+//! # Ordering
+//! addsvc puts logging just inside instrumentation, outside the breaker and
+//! the limiter: the line then shows what the caller got (`unavailable` from
+//! an open breaker, `resource_exhausted` from a limiter) and how long it
+//! took, middleware included. Put it further in to log only what reached
+//! the endpoint.
+//!
 //! # Cost
 //! A success that is sampled out costs one clock read, one shared counter
 //! increment (none when successes are off) and one reference count; see
