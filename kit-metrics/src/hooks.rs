@@ -14,8 +14,8 @@
 //! let breakers = BreakerMetrics::register(&mut registry);
 //! let sum = breakers.breaker("sum");
 //!
-//! // Given to the breaker's builder, e.g. `.on_state_change(..)` and
-//! // `.on_rejected(..)`, mapping its state type to `BreakerState`.
+//! // What a breaker hook calls (kit-circuitbreaker's state names map one
+//! // to one: `BreakerState::from_name(state.as_str())`).
 //! let on_change = sum.on_state_change();
 //! let on_rejected = sum.on_rejected();
 //!
@@ -31,10 +31,44 @@
 //!
 //! | series | type | labels |
 //! |---|---|---|
-//! | `circuit_breaker_state` | gauge, 1 for the current state and 0 for the others | `breaker`, `state` (`closed`, `open`, `half_open`) |
+//! | `circuit_breaker_state` | gauge, 1 for the current state and 0 for the others | `breaker`, `state` (`closed`, `open`, `half_open`, `forced_open`, `forced_closed`) |
 //! | `circuit_breaker_transitions_total` | counter | `breaker`, `from`, `to` |
 //! | `circuit_breaker_rejections_total` | counter: calls refused while open | `breaker` |
-//! | `rate_limit_rejections_total` | counter: calls refused by a limiter | `limiter` |
+//! | `rate_limit_rejections_total` | counter: calls refused by a limiter | `limiter`, `reason` (the limiter's own reason name, such as `rate_exceeded`) |
+//! | `concurrency_limit` | gauge: an adaptive limiter's current limit, once it has reported one | `limiter` |
+//!
+//! Label values are `&'static str` or names fixed when a handle is made,
+//! so no input can grow the number of series.
+//!
+//! # Connecting the breaker and limiter crates
+//! Their hook traits (`kit_circuitbreaker::Hooks`, `kit_ratelimit::hooks::Hooks`)
+//! and these handles live in different crates, so the orphan rule puts the
+//! glue here, behind one feature per crate (kit-metrics depends on them,
+//! never the reverse). It is a few lines each:
+//!
+//! ```text
+//! impl kit_circuitbreaker::Hooks for BreakerHook {
+//!     fn on_state_change(&self, t: &Transition) {
+//!         if let (Some(from), Some(to)) =
+//!             (BreakerState::from_name(t.from.as_str()), BreakerState::from_name(t.to.as_str()))
+//!         {
+//!             self.state_changed(from, to);
+//!         }
+//!     }
+//!     fn on_rejected(&self, _state: State) {
+//!         self.rejected();
+//!     }
+//! }
+//!
+//! impl kit_ratelimit::hooks::Hooks for LimiterHook {
+//!     fn on_reject(&self, r: &Rejection) {
+//!         self.rejected(r.reason.as_str());
+//!     }
+//!     fn on_limit_change(&self, c: &LimitChange) {
+//!         self.limit_changed(c.to);
+//!     }
+//! }
+//! ```
 
 use std::borrow::Cow;
 
@@ -45,7 +79,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 
 /// A breaker's state, as the metrics name it. kit-circuitbreaker's own
-/// state type maps onto it one to one.
+/// state type maps onto it one to one, by name ([`BreakerState::from_name`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BreakerState {
     /// Calls pass; failures are counted.
@@ -54,31 +88,42 @@ pub enum BreakerState {
     Open,
     /// A few probe calls pass to test recovery.
     HalfOpen,
+    /// Opened by hand: calls are refused until a reset.
+    ForcedOpen,
+    /// Closed by hand: calls pass and nothing trips until a reset.
+    ForcedClosed,
 }
 
 impl BreakerState {
     /// Every state, in gauge order.
-    pub const ALL: [BreakerState; 3] = [
+    pub const ALL: [BreakerState; 5] = [
         BreakerState::Closed,
         BreakerState::Open,
         BreakerState::HalfOpen,
+        BreakerState::ForcedOpen,
+        BreakerState::ForcedClosed,
     ];
 
-    /// The `state` label value.
+    /// The `state` label value: `closed`, `open`, `half_open`,
+    /// `forced_open` or `forced_closed`.
     pub const fn as_str(self) -> &'static str {
         match self {
             BreakerState::Closed => "closed",
             BreakerState::Open => "open",
             BreakerState::HalfOpen => "half_open",
+            BreakerState::ForcedOpen => "forced_open",
+            BreakerState::ForcedClosed => "forced_closed",
         }
     }
 
+    /// The state named `name` (as [`as_str`](BreakerState::as_str) writes
+    /// it); `None` for any other text.
+    pub fn from_name(name: &str) -> Option<BreakerState> {
+        BreakerState::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
     const fn index(self) -> usize {
-        match self {
-            BreakerState::Closed => 0,
-            BreakerState::Open => 1,
-            BreakerState::HalfOpen => 2,
-        }
+        self as usize
     }
 }
 
@@ -98,6 +143,12 @@ struct TransitionLabels {
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct BreakerLabels {
     breaker: Cow<'static, str>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RejectionLabels {
+    limiter: Cow<'static, str>,
+    reason: &'static str,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -168,7 +219,7 @@ impl BreakerMetrics {
 #[derive(Clone, Debug)]
 pub struct BreakerHook {
     name: Cow<'static, str>,
-    states: [Gauge; 3],
+    states: [Gauge; 5],
     transitions: Family<TransitionLabels, Counter>,
     rejections: Counter,
 }
@@ -187,7 +238,7 @@ impl BreakerHook {
     }
 
     /// Records a call refused because the breaker is open (or half-open
-    /// with its probes taken).
+    /// with its probes taken, or forced open).
     pub fn rejected(&self) {
         self.rejections.inc();
     }
@@ -214,53 +265,89 @@ impl BreakerHook {
     }
 }
 
-/// The rate-limiter family, registered once per registry. See the
+/// The limiter families, registered once per registry. See the
 /// [module docs](self).
 #[derive(Clone, Debug)]
 pub struct LimiterMetrics {
-    rejections: Family<LimiterLabels, Counter>,
+    rejections: Family<RejectionLabels, Counter>,
+    limits: Family<LimiterLabels, Gauge>,
 }
 
 impl LimiterMetrics {
-    /// Registers the limiter family in `registry`.
+    /// Registers the limiter families in `registry`.
     pub fn register(registry: &mut Registry) -> LimiterMetrics {
         let metrics = LimiterMetrics {
             rejections: Family::default(),
+            limits: Family::default(),
         };
         registry.register(
             "rate_limit_rejections",
-            "Calls refused by a rate or concurrency limiter",
+            "Calls refused by a rate or concurrency limiter, by reason",
             metrics.rejections.clone(),
+        );
+        registry.register(
+            "concurrency_limit",
+            "Current limit of an adaptive concurrency limiter",
+            metrics.limits.clone(),
         );
         metrics
     }
 
-    /// The handle for one limiter; its series starts at 0.
+    /// The handle for one limiter.
     pub fn limiter(&self, name: impl Into<Cow<'static, str>>) -> LimiterHook {
         LimiterHook {
-            rejections: self.rejections.get_or_create_owned(&LimiterLabels {
-                limiter: name.into(),
-            }),
+            name: name.into(),
+            rejections: self.rejections.clone(),
+            limits: self.limits.clone(),
         }
     }
 }
 
-/// Records one limiter's rejections; cheap to clone.
+/// Records one limiter's rejections and limit changes; cheap to clone.
+///
+/// Rejections look their series up by reason (a hash of two short
+/// strings): they happen off the admission path, when a request is being
+/// turned away anyway.
 #[derive(Clone, Debug)]
 pub struct LimiterHook {
-    rejections: Counter,
+    name: Cow<'static, str>,
+    rejections: Family<RejectionLabels, Counter>,
+    limits: Family<LimiterLabels, Gauge>,
 }
 
 impl LimiterHook {
-    /// Records a refused call.
-    pub fn rejected(&self) {
-        self.rejections.inc();
+    /// Records a refused call; `reason` is the limiter's name for why
+    /// (kit-ratelimit's `Reason::as_str`, such as `rate_exceeded`).
+    pub fn rejected(&self, reason: &'static str) {
+        self.rejections
+            .get_or_create(&RejectionLabels {
+                limiter: self.name.clone(),
+                reason,
+            })
+            .inc();
+    }
+
+    /// Records an adaptive limiter's new limit.
+    pub fn limit_changed(&self, limit: usize) {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.limits
+            .get_or_create(&LimiterLabels {
+                limiter: self.name.clone(),
+            })
+            .set(limit);
     }
 
     /// [`rejected`](LimiterHook::rejected) as a closure, for a builder's hook.
-    pub fn on_rejected(&self) -> impl Fn() + Clone + Send + Sync + 'static {
+    pub fn on_rejected(&self) -> impl Fn(&'static str) + Clone + Send + Sync + 'static {
         let hook = self.clone();
-        move || hook.rejected()
+        move |reason| hook.rejected(reason)
+    }
+
+    /// [`limit_changed`](LimiterHook::limit_changed) as a closure, for a
+    /// builder's hook.
+    pub fn on_limit_change(&self) -> impl Fn(usize) + Clone + Send + Sync + 'static {
+        let hook = self.clone();
+        move |limit| hook.limit_changed(limit)
     }
 }
 

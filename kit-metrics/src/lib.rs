@@ -11,7 +11,7 @@
 //! | `prometheus.NewSummaryFrom(...)`, registered in the default registry | [`RequestMetrics::register`] in a registry you pass, or [`global`] |
 //! | `InstrumentingMiddleware(duration.With("method", "Sum"))` | [`RequestMetrics::layer`]`("sum")` |
 //! | `success="true"/"false"` | `code="ok"` or the kit code name |
-//! | `http.DefaultServeMux.Handle("/metrics", promhttp.Handler())` | [`axum::handler`] (feature `axum`), [`listener::serve`] (feature `listener`) |
+//! | `http.DefaultServeMux.Handle("/metrics", promhttp.Handler())` | `axum::handler` (feature `axum`), `listener::serve` (feature `listener`) |
 //!
 //! [`tower::Layer`]: tower_layer::Layer
 //!
@@ -82,8 +82,8 @@
 //! endpoints itself.
 //!
 //! # Features
-//! - `axum`: [`axum::handler`], a `/metrics` route for an axum router.
-//! - `listener`: [`listener::serve`], a standalone `/metrics` server.
+//! - `axum`: `axum::handler`, a `/metrics` route for an axum router.
+//! - `listener`: `listener::serve`, a standalone `/metrics` server.
 //!
 //! # Layout
 //! - [`red`]: [`RequestMetrics`], the request families.

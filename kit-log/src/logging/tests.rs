@@ -176,3 +176,32 @@ fn accessors_reach_the_inner_service() {
     *svc.get_mut() = 8;
     assert_eq!(svc.into_inner(), 8);
 }
+
+#[tokio::test(start_paused = true)]
+async fn json_lines_carry_the_same_fields() {
+    let out = Capture::new();
+    let (subscriber, _guard) = Builder::new()
+        .format(crate::Format::Json)
+        .make_writer(out.clone())
+        .subscriber()
+        .unwrap();
+    let _scope = tracing::subscriber::set_default(subscriber);
+    let svc = Logging::new(endpoint(), "sum");
+    svc.clone().oneshot((5, None)).await.unwrap();
+    svc.oneshot((7, Some(Code::ResourceExhausted)))
+        .await
+        .unwrap_err();
+    let json: Vec<serde_json::Value> = out
+        .lines()
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(json.len(), 2);
+    assert_eq!(json[0]["endpoint"], "sum");
+    assert_eq!(json[0]["code"], "ok");
+    assert_eq!(json[0]["took"], "5ms");
+    assert!(json[0].get("err").is_none());
+    assert_eq!(json[1]["code"], "resource_exhausted");
+    assert_eq!(json[1]["err"], "failed with resource_exhausted");
+    assert_eq!(json[1]["level"], "WARN");
+}

@@ -3,7 +3,7 @@
 //! [`Metrics`] counts each call in `requests_total{endpoint,code}`, keeps
 //! `requests_in_flight{endpoint}` up to date, and observes the call's
 //! duration in `request_duration_seconds{endpoint}` (see
-//! [`RequestMetrics`]). `code` is `ok` for a success and the kit code name
+//! [`RequestMetrics`](crate::RequestMetrics)). `code` is `ok` for a success and the kit code name
 //! for an error, so business errors (`invalid_argument`) and infrastructure
 //! failures (`unavailable`) are told apart, unlike addsvc's single
 //! `success` label. A call dropped before it completes counts as
