@@ -21,10 +21,12 @@
 //! UTF-8 are written as `\xNN`, so every line is one line and [`parse`] reads
 //! it back to the same keys and values.
 //!
-//! Written here rather than taken from a crate: the logfmt formatters on
-//! crates.io (tracing-logfmt and others) do not escape control characters
-//! or non-UTF-8 bytes losslessly, and none show span fields as Go kit's
-//! `With` context.
+//! Written here rather than taken from a crate because kit needs three
+//! things together: Go kit's line shape (span fields as `With` context,
+//! `msg`, `caller`), escaping that is lossless for bytes that are not UTF-8,
+//! and a strict parser so tests can read every line back. The formatter is
+//! a thin [`FormatEvent`] over tracing-subscriber; timestamps, filtering,
+//! span storage and writers all stay tracing-subscriber's.
 
 mod escape;
 mod parse;
