@@ -20,7 +20,7 @@ fn is_special(c: char) -> bool {
 }
 
 /// Whether `c` forces a value into quotes.
-fn needs_quotes(c: char) -> bool {
+pub(crate) fn needs_quotes(c: char) -> bool {
     matches!(c, ' ' | '=' | '"' | '\\') || is_special(c)
 }
 

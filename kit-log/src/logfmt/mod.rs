@@ -163,7 +163,7 @@ where
         if self.caller
             && let (Some(file), Some(line)) = (meta.file(), meta.line())
         {
-            out.pair_str("caller", &format!("{file}:{line}"))?;
+            out.pair_caller(file, line)?;
         }
         if let Some(scope) = ctx.event_scope() {
             for span in scope.from_root() {

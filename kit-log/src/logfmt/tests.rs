@@ -196,3 +196,15 @@ proptest! {
         prop_assert_eq!(line.get("d"), Some(debug.as_str()));
     }
 }
+
+#[test]
+fn caller_paths_needing_quotes_are_quoted() {
+    let mut s = String::new();
+    let mut w = visit::FieldWriter::new(&mut s);
+    w.pair_caller("my dir/a.rs", 3).unwrap();
+    w.pair_caller("src/a.rs", 4).unwrap();
+    w.pair_caller("", 5).unwrap();
+    assert_eq!(s, r#"caller="my dir/a.rs:3" caller=src/a.rs:4 caller=:5"#);
+    let line = parse(&s).unwrap();
+    assert_eq!(line.get("caller"), Some("my dir/a.rs:3"));
+}

@@ -43,6 +43,16 @@ impl<'a, W: Write> FieldWriter<'a, W> {
         write_str(self.out, value)
     }
 
+    /// Writes `caller=file:line` without building the value first (a path
+    /// with characters that need quoting takes the slow way).
+    pub(crate) fn pair_caller(&mut self, file: &str, line: u32) -> fmt::Result {
+        if file.is_empty() || file.chars().any(super::escape::needs_quotes) {
+            return self.pair_str("caller", &format!("{file}:{line}"));
+        }
+        self.key("caller")?;
+        write!(self.out, "{file}:{line}")
+    }
+
     /// Appends pairs already formatted (a span's fields).
     pub(crate) fn raw(&mut self, pairs: &str) -> fmt::Result {
         if pairs.is_empty() {
