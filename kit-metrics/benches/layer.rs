@@ -1,5 +1,5 @@
 //! The cost of the metrics layer per call, beside a bare call: one
-//! in-flight increment and decrement, two clock reads, one histogram
+//! in-flight increment and decrement, two quanta clock reads, one histogram
 //! observation and one counter increment, all on handles resolved when the
 //! layer was built.
 //!
@@ -72,8 +72,8 @@ fn main() {
     // `test-util` feature on (the tests pause time), which makes every
     // `tokio::time::Instant::now()` check for a paused clock; builds without
     // it read the system clock directly, like `std::time::Instant::now()`.
-    // quanta (a calibrated TSC) is the cheaper clock kit could switch to if
-    // clock reads ever dominate; it is measured here, not used.
+    // kit-log and kit-metrics time calls with quanta (a calibrated TSC),
+    // because these reads are most of what their layers cost.
     let mut g = c.benchmark_group("clock");
     g.bench_function("std_instant_now", |b| b.iter(|| black_box(Instant::now())));
     g.bench_function("tokio_instant_now", |b| {

@@ -7,7 +7,7 @@ use std::task::{Context, Poll, ready};
 
 use kit_endpoint::Error;
 use pin_project_lite::pin_project;
-use tokio::time::Instant;
+use quanta::Instant;
 
 use super::Shared;
 
@@ -28,7 +28,7 @@ pin_project! {
         fn drop(this: Pin<&mut Self>) {
             let this = this.project();
             if !*this.done {
-                this.shared.cancelled(this.start.elapsed());
+                this.shared.cancelled(*this.start);
             }
         }
     }

@@ -2,6 +2,7 @@ use std::borrow::Cow;
 use std::num::NonZeroU64;
 use std::sync::Arc;
 
+use quanta::Clock;
 use tower_layer::Layer;
 
 use super::{Logging, Shared};
@@ -25,6 +26,7 @@ use super::{Logging, Shared};
 pub struct LoggingLayer {
     endpoint: Cow<'static, str>,
     every: u64,
+    clock: Clock,
 }
 
 impl LoggingLayer {
@@ -33,6 +35,7 @@ impl LoggingLayer {
         LoggingLayer {
             endpoint: endpoint.into(),
             every: 1,
+            clock: Clock::new(),
         }
     }
 
@@ -50,10 +53,21 @@ impl LoggingLayer {
         self
     }
 
+    /// Times calls with `clock` instead of quanta's default clock: in
+    /// tests, `quanta::Clock::mock()`, moved by hand.
+    pub fn with_clock(mut self, clock: Clock) -> LoggingLayer {
+        self.clock = clock;
+        self
+    }
+
     pub(crate) fn layer_service<S>(&self, inner: S) -> Logging<S> {
         Logging {
             inner,
-            shared: Arc::new(Shared::new(self.endpoint.clone(), self.every)),
+            shared: Arc::new(Shared::new(
+                self.endpoint.clone(),
+                self.every,
+                self.clock.clone(),
+            )),
         }
     }
 }

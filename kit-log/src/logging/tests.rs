@@ -1,5 +1,8 @@
 use std::num::NonZeroU64;
+use std::sync::Arc;
 use std::time::Duration;
+
+use quanta::{Clock, Mock};
 
 use kit_endpoint::{Code, Error, endpoint_fn};
 use tower::{Layer, Service, ServiceBuilder, ServiceExt};
@@ -8,13 +11,28 @@ use super::*;
 use crate::logfmt::{Line, parse};
 use crate::{Builder, Capture};
 
-/// An endpoint that sleeps `ms` and fails with `code` when given one.
-fn endpoint() -> impl Service<(u64, Option<Code>), Response = u64, Error = Error> + Clone {
-    endpoint_fn(|(ms, code): (u64, Option<Code>)| async move {
-        tokio::time::sleep(Duration::from_millis(ms)).await;
-        match code {
-            Some(code) => Err(Error::new(code, format!("failed with {code}"))),
-            None => Ok(ms),
+/// A mock clock, and an endpoint that takes `ms` on it (and on tokio's
+/// paused clock) and fails with `code` when given one.
+fn clocked() -> (
+    Clock,
+    impl Service<(u64, Option<Code>), Response = u64, Error = Error> + Clone,
+) {
+    let (clock, mock) = Clock::mock();
+    (clock, endpoint(mock))
+}
+
+fn endpoint(
+    mock: Arc<Mock>,
+) -> impl Service<(u64, Option<Code>), Response = u64, Error = Error> + Clone {
+    endpoint_fn(move |(ms, code): (u64, Option<Code>)| {
+        let mock = mock.clone();
+        async move {
+            mock.increment(Duration::from_millis(ms));
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            match code {
+                Some(code) => Err(Error::new(code, format!("failed with {code}"))),
+                None => Ok(ms),
+            }
         }
     })
 }
@@ -39,9 +57,10 @@ fn lines(out: &Capture) -> Vec<Line> {
 #[tokio::test(start_paused = true)]
 async fn one_event_per_call_with_name_code_and_duration() {
     let (out, _scope) = subscribe();
+    let (clock, endpoint) = clocked();
     let mut svc = ServiceBuilder::new()
-        .layer(LoggingLayer::new("sum"))
-        .service(endpoint());
+        .layer(LoggingLayer::new("sum").with_clock(clock))
+        .service(endpoint);
     assert_eq!(svc.ready().await.unwrap().call((3, None)).await.unwrap(), 3);
     let err = svc
         .ready()
@@ -94,9 +113,14 @@ async fn one_event_per_call_with_name_code_and_duration() {
 #[tokio::test(start_paused = true)]
 async fn sampling_logs_one_success_in_n_and_every_error() {
     let (out, _scope) = subscribe();
+    let (clock, endpoint) = clocked();
     let svc = ServiceBuilder::new()
-        .layer(LoggingLayer::new("sum").sample_successes(NonZeroU64::new(4).unwrap()))
-        .service(endpoint());
+        .layer(
+            LoggingLayer::new("sum")
+                .sample_successes(NonZeroU64::new(4).unwrap())
+                .with_clock(clock),
+        )
+        .service(endpoint);
     for i in 0..10u64 {
         // Clones share the sampler, as a server's per-request clones do.
         svc.clone().oneshot((i, None)).await.unwrap();
@@ -125,9 +149,11 @@ async fn sampling_logs_one_success_in_n_and_every_error() {
 #[tokio::test(start_paused = true)]
 async fn successes_off_logs_errors_only() {
     let (out, _scope) = subscribe();
+    let (clock, endpoint) = clocked();
     let svc = LoggingLayer::new("concat")
         .without_successes()
-        .layer(endpoint());
+        .with_clock(clock)
+        .layer(endpoint);
     for _ in 0..5 {
         svc.clone().oneshot((1, None)).await.unwrap();
     }
@@ -144,21 +170,33 @@ async fn successes_off_logs_errors_only() {
 #[tokio::test(start_paused = true)]
 async fn a_dropped_call_is_logged_once_as_cancelled() {
     let (out, _scope) = subscribe();
-    let mut svc = Logging::new(endpoint(), "slow");
+    let (clock, mock) = Clock::mock();
+    let mut svc = LoggingLayer::new("slow")
+        .with_clock(clock)
+        .layer(endpoint(mock));
+    // The call starts, takes 10 s on the mock clock, and is dropped by a
+    // 30 ms timeout on tokio's paused clock.
     let call = svc.ready().await.unwrap().call((10_000, None));
     let res = tokio::time::timeout(Duration::from_millis(30), call).await;
     assert!(res.is_err());
     let got = lines(&out);
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].get("code"), Some("cancelled"));
-    assert_eq!(got[0].get("took"), Some("30ms"));
+    assert_eq!(got[0].get("took"), Some("10s"));
+    // Dropped before it was ever polled: logged too.
+    drop(svc.ready().await.unwrap().call((5, None)));
+    let got = lines(&out);
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[1].get("code"), Some("cancelled"));
+    assert_eq!(got[1].get("took"), Some("0ns"));
     assert_eq!(got[0].get("endpoint"), Some("slow"));
 }
 
 #[tokio::test(start_paused = true)]
 async fn the_event_sits_in_the_callers_span() {
     let (out, _scope) = subscribe();
-    let svc = Logging::new(endpoint(), "sum");
+    let (clock, endpoint) = clocked();
+    let svc = LoggingLayer::new("sum").with_clock(clock).layer(endpoint);
     let span = tracing::info_span!("request", id = 42);
     tracing::Instrument::instrument(svc.oneshot((0, None)), span)
         .await
@@ -186,7 +224,8 @@ async fn json_lines_carry_the_same_fields() {
         .subscriber()
         .unwrap();
     let _scope = tracing::subscriber::set_default(subscriber);
-    let svc = Logging::new(endpoint(), "sum");
+    let (clock, endpoint) = clocked();
+    let svc = LoggingLayer::new("sum").with_clock(clock).layer(endpoint);
     svc.clone().oneshot((5, None)).await.unwrap();
     svc.oneshot((7, Some(Code::ResourceExhausted)))
         .await

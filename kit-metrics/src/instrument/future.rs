@@ -7,7 +7,7 @@ use std::task::{Context, Poll, ready};
 
 use kit_endpoint::{Code, Error};
 use pin_project_lite::pin_project;
-use tokio::time::Instant;
+use quanta::Instant;
 
 use super::Series;
 

@@ -1,6 +1,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use quanta::Clock;
 use tower_layer::Layer;
 
 use super::{Metrics, Series};
@@ -29,7 +30,16 @@ impl MetricsLayer {
                 &metrics.requests,
                 in_flight,
                 duration,
+                Clock::new(),
             )),
+        }
+    }
+
+    /// Times calls with `clock` instead of quanta's default clock: in
+    /// tests, `quanta::Clock::mock()`, moved by hand.
+    pub fn with_clock(self, clock: Clock) -> MetricsLayer {
+        MetricsLayer {
+            series: Arc::new(self.series.with_clock(clock)),
         }
     }
 

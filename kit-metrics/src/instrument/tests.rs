@@ -1,4 +1,7 @@
+use std::sync::Arc;
 use std::time::Duration;
+
+use quanta::{Clock, Mock};
 
 use kit_endpoint::{Code, Error, endpoint_fn};
 use prometheus_client::registry::Registry;
@@ -8,11 +11,22 @@ use crate::{RequestMetrics, encode};
 
 /// An endpoint that sleeps `ms` and fails with `code` when given one.
 fn endpoint() -> impl Service<(u64, Option<Code>), Response = u64, Error = Error> + Clone {
-    endpoint_fn(|(ms, code): (u64, Option<Code>)| async move {
-        tokio::time::sleep(Duration::from_millis(ms)).await;
-        match code {
-            Some(code) => Err(Error::new(code, "failed")),
-            None => Ok(ms),
+    timed(Clock::mock().1)
+}
+
+/// As [`endpoint`], also moving `mock` on by `ms` per call.
+fn timed(
+    mock: Arc<Mock>,
+) -> impl Service<(u64, Option<Code>), Response = u64, Error = Error> + Clone {
+    endpoint_fn(move |(ms, code): (u64, Option<Code>)| {
+        let mock = mock.clone();
+        async move {
+            mock.increment(Duration::from_millis(ms));
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            match code {
+                Some(code) => Err(Error::new(code, "failed")),
+                None => Ok(ms),
+            }
         }
     })
 }
@@ -73,8 +87,9 @@ async fn counts_calls_by_code() {
 async fn latency_lands_in_the_right_bucket() {
     let mut registry = Registry::default();
     let metrics = RequestMetrics::register(&mut registry);
-    let svc = metrics.layer("sum");
-    let svc = tower::Layer::layer(&svc, endpoint());
+    let (clock, mock) = Clock::mock();
+    let svc = metrics.layer("sum").with_clock(clock);
+    let svc = tower::Layer::layer(&svc, timed(mock));
     svc.clone().oneshot((3, None)).await.unwrap();
     svc.oneshot((700, Some(Code::Internal))).await.unwrap_err();
     let bucket = |le: &str| {
