@@ -58,17 +58,21 @@
 //! labelled counter increment plus one labelled histogram observation per
 //! call, looking the series up by labels each time (as the `counter!` macros
 //! and `Family::get_or_create` do) and through handles resolved beforehand
-//! (as kit's layer does). One run on the 2-vCPU development machine
-//! (`cargo bench -p kit-metrics --bench backend`), mean ns per call:
+//! (as kit's layer does). The final run on the 2-vCPU development machine,
+//! quiet at the time (`cargo bench -p kit-metrics --bench backend`), mean ns
+//! per call:
 //!
 //! | | metrics + exporter | prometheus-client |
 //! |---|---|---|
-//! | label lookup per call | 160.6 | 79.0 |
-//! | resolved handles | 39.1 | 17.5 |
-//! | resolved handles, a second thread recording into the same series | 604.9 | 116.4 |
+//! | label lookup per call | 165.0 | 81.5 |
+//! | resolved handles | 42.3 | 18.8 |
+//! | resolved handles, a second thread recording into the same series | 178.7 | 37.8 |
 //!
-//! prometheus-client is about twice as fast on one thread and five times as
-//! fast under contention: the exporter queues every histogram sample in a
+//! Earlier runs, some on a loaded machine, kept the same order (handles:
+//! 39–169 ns against 17–34 ns; contended: 605 against 116 ns on a quiet one).
+//!
+//! prometheus-client is about twice as fast on one thread and four to five
+//! times as fast under contention: the exporter queues every histogram sample in a
 //! lock-free bucket and aggregates it later, while prometheus-client updates
 //! the buckets in place. That also means fixed memory: the exporter's queue
 //! grows until a scrape or a periodic upkeep task drains it, and kit would

@@ -34,7 +34,7 @@
 //! increment (none when successes are off) and one reference count; see
 //! `benches/logging.rs`. The clock is quanta's (a calibrated TSC, falling
 //! back to the OS monotonic clock): on the 2-vCPU development VMs a read
-//! cost 12–27 ns against 28–62 ns for `std::time::Instant::now()` (the
+//! cost 10–27 ns against 23–62 ns for `std::time::Instant::now()` (the
 //! `clock` group of `cargo bench -p kit-metrics --bench layer`), and clock
 //! reads are most of what this layer costs. The first layer built
 //! calibrates it once per process (bounded by quanta at 200 ms). Tests pass

@@ -14,8 +14,8 @@
 //! two clock reads, with no label lookup; see `benches/layer.rs`.
 //!
 //! The clock is quanta's (a calibrated TSC, falling back to the OS monotonic
-//! clock): on the 2-vCPU development VMs a read cost 12–27 ns against
-//! 28–62 ns for `std::time::Instant::now()` (the `clock` group of that
+//! clock): on the 2-vCPU development VMs a read cost 10–27 ns against
+//! 23–62 ns for `std::time::Instant::now()` (the `clock` group of that
 //! bench), and the two reads are most of the layer's cost. The first layer
 //! built calibrates it once per process (bounded by quanta at 200 ms).
 //! Tests pass `quanta::Clock::mock()` to [`MetricsLayer::with_clock`].
