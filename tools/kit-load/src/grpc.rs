@@ -10,6 +10,7 @@
 //! source) counts as an I/O error, not as a code the server never sent.
 
 use std::error::Error as _;
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -206,8 +207,9 @@ async fn stream(target: Arc<Target>, conn: Conn, channel: Channel, mut n: usize)
     let mut grpc = Grpc::new(channel);
     let mut deadline = Deadline::new(&conn);
     loop {
+        let call = pin!(call(&mut grpc, &target, n));
         let start = Instant::now();
-        let out = deadline.run(call(&mut grpc, &target, n)).await;
+        let out = deadline.run_pinned(start, call).await;
         n = n.wrapping_add(1);
         let end = Instant::now();
         match out {

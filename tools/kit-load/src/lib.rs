@@ -75,7 +75,7 @@
 //! - `run`: threads, the window, CPU samples. [`stats`]: counting;
 //!   [`cpu`]: `/proc` CPU time.
 //! - [`Scenario`], [`Report`], [`Comparison`] and its table; `wrk`: the
-//!   wrk engine; [`file`]: scenario files; [`process`]: servers under test.
+//!   wrk engine; [`file`](mod@file): scenario files; [`process`]: servers under test.
 //! - Binaries: `kit-load` (the CLI) and `kit-load-echo` (a raw axum / raw
 //!   tonic server to measure against).
 

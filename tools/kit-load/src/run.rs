@@ -10,10 +10,11 @@
 //! request still in flight, so a hung server cannot hang a run.
 
 use std::cell::RefCell;
-use std::future::Future;
-use std::pin::Pin;
+use std::future::{Future, poll_fn};
+use std::pin::{Pin, pin};
 use std::rc::Rc;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use tokio::task::{JoinSet, LocalSet};
@@ -186,15 +187,32 @@ impl Deadline {
 
     /// Runs `fut` until it finishes, times out, or the window ends.
     pub(crate) async fn run<F: Future>(&mut self, fut: F) -> Bounded<F::Output> {
-        let at = (Instant::now() + self.timeout).min(self.end);
+        let mut fut = pin!(fut);
+        self.run_pinned(Instant::now(), fut.as_mut()).await
+    }
+
+    /// [`run`](Deadline::run) for a future already pinned in place, with
+    /// the timeout counted from `start` (the caller's own timestamp):
+    /// the connection loops' hot path, which neither moves the request's
+    /// future nor reads the clock again.
+    pub(crate) async fn run_pinned<F: Future>(
+        &mut self,
+        start: Instant,
+        mut fut: Pin<&mut F>,
+    ) -> Bounded<F::Output> {
+        let at = (start + self.timeout).min(self.end);
         self.sleep.as_mut().reset(at.into());
-        tokio::select! {
-            biased;
-            out = fut => Bounded::Done(out),
-            () = self.sleep.as_mut() => {
-                if self.ended() { Bounded::Ended } else { Bounded::TimedOut }
+        poll_fn(|cx| {
+            if let Poll::Ready(out) = fut.as_mut().poll(cx) {
+                return Poll::Ready(Bounded::Done(out));
             }
-        }
+            match self.sleep.as_mut().poll(cx) {
+                Poll::Ready(()) if self.ended() => Poll::Ready(Bounded::Ended),
+                Poll::Ready(()) => Poll::Ready(Bounded::TimedOut),
+                Poll::Pending => Poll::Pending,
+            }
+        })
+        .await
     }
 
     /// Waits [`RECONNECT_BACKOFF`], or until the window ends.

@@ -150,12 +150,11 @@ async fn connect_h1(addr: SocketAddr) -> Option<(http1::SendRequest<Full<Bytes>>
 /// task switches; wrk does it all in one event loop, and so does this.
 /// Once the connection ends it is dropped (`None`), and the exchange fails
 /// promptly because hyper's dispatcher is gone.
-async fn drive_h1<T>(
-    connection: &mut Option<H1Connection>,
-    exchange: impl Future<Output = T>,
-) -> T {
-    let mut exchange = pin!(exchange);
-    poll_fn(|cx| {
+fn drive_h1<'a, T>(
+    connection: &'a mut Option<H1Connection>,
+    mut exchange: Pin<&'a mut impl Future<Output = T>>,
+) -> impl Future<Output = T> + 'a {
+    poll_fn(move |cx| {
         if let Some(c) = connection.as_mut()
             && c.as_mut().poll(cx).is_ready()
         {
@@ -163,7 +162,6 @@ async fn drive_h1<T>(
         }
         exchange.as_mut().poll(cx)
     })
-    .await
 }
 
 async fn connect_h2(addr: SocketAddr) -> Option<http2::SendRequest<Full<Bytes>>> {
@@ -195,10 +193,10 @@ pub(crate) async fn h1(target: Arc<Target>, conn: Conn) {
             }
             let req = target.request(false, n);
             n = n.wrapping_add(1);
+            let mut exchange = pin!(exchange(&mut sender, req));
             let start = Instant::now();
-            let out = deadline
-                .run(drive_h1(&mut connection, exchange(&mut sender, req)))
-                .await;
+            let driven = pin!(drive_h1(&mut connection, exchange.as_mut()));
+            let out = deadline.run_pinned(start, driven).await;
             let end = Instant::now();
             match out {
                 Bounded::Done(Ok((status, bytes))) => {
@@ -261,7 +259,10 @@ async fn h2_stream(
         let req = target.request(true, n);
         n = n.wrapping_add(1);
         let start = Instant::now();
-        let out = deadline.run(exchange(&mut sender, req)).await;
+        let out = {
+            let exchange = pin!(exchange(&mut sender, req));
+            deadline.run_pinned(start, exchange).await
+        };
         let end = Instant::now();
         match out {
             Bounded::Done(Ok((status, bytes))) => {

@@ -1,7 +1,7 @@
 //! Counting a run: outcomes, latencies and bytes, inside the measured
 //! window only.
 //!
-//! Each load-generator thread owns one [`Recorder`]; its connections record
+//! Each load-generator thread owns one `Recorder`; its connections record
 //! into it without locks (they all run on that thread), and the threads'
 //! recorders are merged when the run ends. A request counts if it
 //! *finishes* inside the window, as in wrk, so requests started during the
