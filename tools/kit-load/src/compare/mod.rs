@@ -183,9 +183,31 @@ pub struct Row {
     pub report: Report,
     /// The baseline's name.
     pub baseline: String,
-    /// Its successful req/s over the baseline's; `None` if the baseline
-    /// is missing or had no successes.
+    /// Its successful req/s over the baseline's, all rounds merged; `None`
+    /// if the baseline is missing or had no successes.
     pub ratio: Option<f64>,
+    /// The same ratio round by round: each round's run over the baseline's
+    /// run in that round, measured moments apart. On a machine whose speed
+    /// drifts (other work starting and stopping), the merged ratio leans
+    /// toward the fastest rounds; the median of these does not.
+    pub round_ratios: Vec<f64>,
+}
+
+impl Row {
+    /// The median of [`round_ratios`](Row::round_ratios).
+    pub fn median_ratio(&self) -> Option<f64> {
+        let mut r = self.round_ratios.clone();
+        if r.is_empty() {
+            return None;
+        }
+        r.sort_by(f64::total_cmp);
+        let mid = r.len() / 2;
+        Some(if r.len() % 2 == 1 {
+            r[mid]
+        } else {
+            (r[mid - 1] + r[mid]) / 2.0
+        })
+    }
 }
 
 /// A comparison's outcome: one row per scenario, and every single run.
@@ -213,6 +235,7 @@ impl ComparisonReport {
                     report: report.clone(),
                     baseline: baseline.clone(),
                     ratio,
+                    round_ratios: round_ratios(&runs, &report.name, baseline),
                 }
             })
             .collect();
@@ -236,7 +259,8 @@ impl ComparisonReport {
 
     /// One JSON object per line: `"type": "run"` for each run (with its
     /// `round`), then `"type": "summary"` for each scenario (with its
-    /// `baseline` and `ratio`); every other field as in
+    /// `baseline`, `ratio`, `round_ratios` and `median_ratio`); every other
+    /// field as in
     /// [`Report::to_json`].
     pub fn json_lines(&self) -> String {
         let mut out = String::new();
@@ -262,11 +286,29 @@ impl ComparisonReport {
                     ("type", "summary".into()),
                     ("baseline", row.baseline.clone().into()),
                     ("ratio", row.ratio.into()),
+                    ("round_ratios", row.round_ratios.clone().into()),
+                    ("median_ratio", row.median_ratio().into()),
                 ],
             );
         }
         out
     }
+}
+
+/// `name`'s successful rate over `baseline`'s, for each round both ran in.
+fn round_ratios(runs: &[Run], name: &str, baseline: &str) -> Vec<f64> {
+    let rate = |round: usize, who: &str| {
+        runs.iter()
+            .find(|r| r.round == round && r.report.name == who)
+            .map(|r| r.report.ok_rps())
+    };
+    runs.iter()
+        .filter(|r| r.report.name == name)
+        .filter_map(|r| {
+            let base = rate(r.round, baseline).filter(|b| *b > 0.0)?;
+            Some(r.report.ok_rps() / base)
+        })
+        .collect()
 }
 
 impl std::fmt::Display for ComparisonReport {

@@ -33,7 +33,7 @@ fn load(r: &Report) -> String {
     }
 }
 
-fn cells(row: &Row, items: bool) -> Vec<String> {
+fn cells(row: &Row, items: bool, medians: bool) -> Vec<String> {
     let r = &row.report;
     let mut cells = vec![
         r.name.clone(),
@@ -53,10 +53,16 @@ fn cells(row: &Row, items: bool) -> Vec<String> {
         micros(r.server_us_per_request()),
         micros(r.loadgen_us_per_request()),
         row.baseline.clone(),
-        row.ratio
-            .map_or_else(|| "-".to_owned(), |x| format!("{x:.2}")),
+        ratio(row.ratio),
     ]);
+    if medians {
+        cells.push(ratio(row.median_ratio()));
+    }
     cells
+}
+
+fn ratio(x: Option<f64>) -> String {
+    x.map_or_else(|| "-".to_owned(), |x| format!("{x:.2}"))
 }
 
 /// Renders the table: a header, one line per scenario, then notes on
@@ -78,8 +84,13 @@ pub(crate) fn render(report: &ComparisonReport) -> String {
         "vs",
         "ratio",
     ]);
+    // With several rounds, the median of per-round ratios beside the merged one.
+    let medians = report.rows.iter().any(|r| r.round_ratios.len() > 1);
+    if medians {
+        header.push("median");
+    }
     let lines: Vec<Vec<String>> = std::iter::once(header.iter().map(|h| (*h).to_owned()).collect())
-        .chain(report.rows.iter().map(|row| cells(row, items)))
+        .chain(report.rows.iter().map(|row| cells(row, items, medians)))
         .collect();
     let widths: Vec<usize> = (0..header.len())
         .map(|c| {
@@ -123,8 +134,13 @@ fn notes(report: &ComparisonReport, out: &mut String) {
         .unwrap_or(0);
     let _ = writeln!(
         out,
-        "req/s counts every response; ratio = successful req/s / the baseline's (vs); \
-         {rounds} round(s) per scenario, merged."
+        "req/s counts every response; ratio = successful req/s / the baseline's (vs), \
+         {rounds} round(s) per scenario merged{}.",
+        if rounds > 1 {
+            "; median = the median of the per-round ratios"
+        } else {
+            ""
+        }
     );
     let clock: Option<ClockTicks> = report
         .rows

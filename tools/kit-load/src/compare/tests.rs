@@ -150,6 +150,8 @@ fn json_lines_have_runs_then_summaries() {
     assert_eq!(lines[3]["scenario"], "kit-http");
     assert_eq!(lines[3]["baseline"], "raw-axum");
     assert_eq!(lines[3]["ratio"], 0.9);
+    assert_eq!(lines[3]["round_ratios"], serde_json::json!([0.9]));
+    assert_eq!(lines[3]["median_ratio"], 0.9);
     assert_eq!(lines[3]["requests"], 10);
     assert_eq!(lines[3]["errors"], 1);
     assert_eq!(lines[3]["outcomes"]["http"]["500"], 1);
@@ -228,4 +230,58 @@ fn rounds_interleave_or_run_back_to_back() {
         c.with_interleave(false).order(),
         [(1, 0), (2, 0), (1, 1), (2, 1)]
     );
+}
+
+#[test]
+fn per_round_ratios_and_their_median_resist_drift() {
+    // The machine runs twice as fast in round 3: the merged ratio leans
+    // toward it, the median of the per-round ratios does not.
+    let rates = [(1, 100, 80), (2, 100, 90), (3, 1_000, 1_000)];
+    let mut runs = Vec::new();
+    for (round, base, kit) in rates {
+        runs.push(Run {
+            round,
+            report: report("base", base, 0, 1),
+        });
+        runs.push(Run {
+            round,
+            report: report("kit", kit, 0, 1),
+        });
+    }
+    let merged = |name: &str| {
+        let mut it = runs.iter().filter(|r| r.report.name == name);
+        let mut m = it.next().unwrap().report.clone();
+        for r in it {
+            m.merge(&r.report).unwrap();
+        }
+        m
+    };
+    let r = ComparisonReport::new(
+        vec![
+            (merged("base"), "base".into()),
+            (merged("kit"), "base".into()),
+        ],
+        runs.clone(),
+    );
+    let kit = r.row("kit").unwrap();
+    assert_eq!(kit.round_ratios, [0.8, 0.9, 1.0]);
+    assert_eq!(kit.median_ratio(), Some(0.9));
+    assert!((kit.ratio.unwrap() - 1_170.0 / 1_200.0).abs() < 1e-12);
+    assert_eq!(r.row("base").unwrap().median_ratio(), Some(1.0));
+    let table = r.table();
+    assert!(table.lines().next().unwrap().ends_with("median"), "{table}");
+    assert!(
+        table.lines().nth(2).unwrap().ends_with("0.97    0.90"),
+        "{table}"
+    );
+    let even = Row {
+        round_ratios: vec![0.5, 1.0],
+        ..kit.clone()
+    };
+    assert_eq!(even.median_ratio(), Some(0.75));
+    let none = Row {
+        round_ratios: Vec::new(),
+        ..kit.clone()
+    };
+    assert_eq!(none.median_ratio(), None);
 }
