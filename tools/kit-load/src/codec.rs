@@ -15,11 +15,19 @@ use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
 /// ```
 /// use bytes::Bytes;
 /// use kit_load::BytesCodec;
+/// use tonic::client::{Grpc, GrpcService};
 ///
-/// // A unary call with pre-encoded protobuf (`SumRequest { a: 1, b: 2 }`):
-/// async fn sum(channel: tonic::transport::Channel) -> Result<Bytes, tonic::Status> {
-///     let mut grpc = tonic::client::Grpc::new(channel);
-///     grpc.ready().await.map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+/// // A unary call with pre-encoded protobuf (`SumRequest { a: 1, b: 2 }`),
+/// // over any transport tonic's client accepts.
+/// async fn sum<T>(transport: T) -> Result<Bytes, tonic::Status>
+/// where
+///     T: GrpcService<tonic::body::Body>,
+///     T::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+///     T::ResponseBody: http_body::Body<Data = Bytes> + Send + 'static,
+///     <T::ResponseBody as http_body::Body>::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+/// {
+///     let mut grpc = Grpc::new(transport);
+///     grpc.ready().await.map_err(|e| tonic::Status::unavailable(e.into().to_string()))?;
 ///     let path = http::uri::PathAndQuery::from_static("/pb.Add/Sum");
 ///     let request = tonic::Request::new(Bytes::from_static(&[0x08, 1, 0x10, 2]));
 ///     Ok(grpc.unary(request, path, BytesCodec).await?.into_inner())

@@ -128,7 +128,8 @@ async fn exchange(
     Ok((status, bytes))
 }
 
-async fn tcp(addr: SocketAddr) -> std::io::Result<TokioIo<TcpStream>> {
+/// A TCP connection with `TCP_NODELAY`, ready for hyper.
+pub(crate) async fn tcp(addr: SocketAddr) -> std::io::Result<TokioIo<TcpStream>> {
     let stream = TcpStream::connect(addr).await?;
     stream.set_nodelay(true)?;
     Ok(TokioIo::new(stream))

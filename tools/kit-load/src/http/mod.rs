@@ -9,6 +9,8 @@
 
 mod drive;
 
+pub(crate) use drive::tcp;
+
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
 
