@@ -16,7 +16,9 @@
 //! ```
 //!
 //! Each server gets a free port (or its fixed `"port"`), which replaces
-//! `{port}` in its command and in the URLs of the scenarios that name it;
+//! `{port}` in its command and in the URLs of the scenarios that name it
+//! (a server with `"ports": 2`, say HTTP and gRPC, gets `{port}` and
+//! `{port2}`, and is ready when both accept);
 //! its PID becomes their server PID, so their CPU per request is its. The
 //! full format is in the crate's README. Unknown fields are errors, so a
 //! typo is never silently ignored.
@@ -97,10 +99,14 @@ impl SettingsSpec {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerSpec {
-    /// Program and arguments; `{port}` is replaced by the server's port.
+    /// Program and arguments; `{port}` (also `{port1}`), `{port2}`, … are
+    /// replaced by the server's ports.
     pub command: Vec<String>,
     /// A fixed port on 127.0.0.1; by default a free one is chosen.
     pub port: Option<u16>,
+    /// How many free ports to choose (default 1, at most 16); the server
+    /// is ready when every one accepts connections.
+    pub ports: Option<usize>,
     /// How long to wait for the port to accept (default 30 s).
     pub ready_timeout: Option<String>,
     /// Discard the server's stdout and stderr (default: inherit them).
@@ -218,7 +224,7 @@ impl BodySpec {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HttpSpec {
-    /// `http://host:port/path`; `{port}` is the server's port.
+    /// `http://host:port/path`; `{port}`, `{port2}`… are the server's ports.
     pub url: String,
     /// The method (default GET).
     pub method: Option<String>,
@@ -246,7 +252,7 @@ pub struct HttpSpec {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GrpcSpec {
-    /// `http://host:port`; `{port}` is the server's port.
+    /// `http://host:port`; `{port}`, `{port2}`… are the server's ports.
     pub url: String,
     /// `/package.Service/Method`.
     pub path: String,

@@ -104,7 +104,7 @@ pub use compare::{Comparison, ComparisonReport, MAX_ROUNDS, Row, Run};
 pub use error::Error;
 pub use grpc::GrpcLoad;
 pub use http::{HttpLoad, parse_header};
-pub use process::{ServerProcess, free_port};
+pub use process::{ServerProcess, free_port, workspace_binary};
 pub use report::{Engine, Report};
 pub use scenario::{Load, Scenario};
 pub use settings::{Settings, parse_duration};

@@ -9,6 +9,7 @@
 //! so readiness here is "its port accepts a TCP connection".
 
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -112,6 +113,30 @@ impl Drop for ServerProcess {
     }
 }
 
+/// A release binary of this workspace, e.g. `kit-load-echo` or a server
+/// under test, in `$CARGO_TARGET_DIR/release` (or the workspace's
+/// `target/release`). A bench in another crate cannot name another
+/// package's binary with `env!("CARGO_BIN_EXE_…")`; this finds it, or
+/// says how to build it.
+pub fn workspace_binary(name: &str) -> Result<PathBuf, Error> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
+    let path = target.join("release").join(name);
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(Error::invalid(
+            "binary",
+            format!(
+                "{} is missing: build it first, e.g. `cargo build --release -p kit-load --bins` \
+                 for kit-load-echo, or `cargo build --release -p <package> --bin {name}`",
+                path.display()
+            ),
+        ))
+    }
+}
+
 /// A TCP port on 127.0.0.1 that was free a moment ago (another process may
 /// take it before the server binds it; a server that fails to bind exits,
 /// which [`ServerProcess::spawn`] reports).
@@ -147,6 +172,17 @@ mod tests {
         assert!(
             err.to_string()
                 .starts_with("spawning /nonexistent/kit-load-server"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn missing_workspace_binaries_say_how_to_build_them() {
+        let err = workspace_binary("no-such-kit-binary")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("no-such-kit-binary is missing: build it first"),
             "{err}"
         );
     }

@@ -253,3 +253,47 @@ fn dropping_a_server_process_kills_it() {
     drop(echo);
     assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
 }
+
+#[test]
+fn a_scenario_file_starts_its_servers_and_runs_against_them() {
+    let echo = env!("CARGO_BIN_EXE_kit-load-echo");
+    let json = format!(
+        r#"{{
+      "baseline": "http",
+      "settings": {{ "connections": 2, "duration": "500ms", "warmup": "100ms" }},
+      "servers": {{ "echo": {{ "command": ["{echo}", "--http", "127.0.0.1:{{port}}", "--grpc", "127.0.0.1:{{port2}}"],
+                              "ports": 2, "quiet": true }} }},
+      "scenarios": [
+        {{ "name": "http", "server": "echo", "http": {{ "url": "http://127.0.0.1:{{port}}/json" }} }},
+        {{ "name": "grpc", "server": "echo", "baseline": "grpc",
+           "grpc": {{ "url": "http://127.0.0.1:{{port2}}", "path": "/kitload.Echo/Echo", "body_hex": "0a03616263" }} }}
+      ]
+    }}"#
+    );
+    let prepared = kit_load::file::ScenarioFile::parse(&json)
+        .unwrap()
+        .start()
+        .unwrap();
+    let pid = prepared.servers[0].1.pid();
+    let report = prepared.comparison.run().unwrap();
+    for row in &report.rows {
+        let r = &row.report;
+        assert!(
+            r.requests > 0 && r.errors() == 0,
+            "{}: {:?}",
+            r.name,
+            r.outcomes
+        );
+        assert!(
+            r.server_cpu.is_some(),
+            "{}: the server's PID was not used",
+            r.name
+        );
+    }
+    assert_eq!(
+        report.row("grpc").unwrap().report.bytes_read,
+        5 * report.row("grpc").unwrap().report.requests
+    );
+    drop(prepared);
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
+}

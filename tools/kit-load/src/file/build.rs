@@ -12,13 +12,39 @@ pub struct Prepared {
     pub comparison: Comparison,
 }
 
+/// The most ports one server may ask for.
+pub const MAX_PORTS: usize = 16;
+
 /// Where a named server listens, and its PID.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Started {
-    /// Its port on 127.0.0.1.
-    pub port: u16,
+    /// Its ports on 127.0.0.1: `{port}` (= `{port1}`), `{port2}`, ….
+    pub ports: Vec<u16>,
     /// Its process id.
     pub pid: u32,
+}
+
+/// Replaces `{port}` and `{portN}` in `text`; any other `{port…}` left is
+/// an error, so a typo never reaches a URL.
+pub(crate) fn fill_ports(text: &str, ports: &[u16]) -> Result<String, Error> {
+    let mut out = text.to_owned();
+    for (i, port) in ports.iter().enumerate().rev() {
+        out = out.replace(&format!("{{port{}}}", i + 1), &port.to_string());
+    }
+    if let Some(first) = ports.first() {
+        out = out.replace("{port}", &first.to_string());
+    }
+    if out.contains("{port") {
+        return Err(Error::invalid(
+            "port placeholder",
+            format!(
+                "{text:?}: the server has {} port(s): use {{port}}..{{port{}}}",
+                ports.len(),
+                ports.len()
+            ),
+        ));
+    }
+    Ok(out)
 }
 
 impl ScenarioFile {
@@ -28,21 +54,19 @@ impl ScenarioFile {
     pub fn start(&self) -> Result<Prepared, Error> {
         let placeholders = self
             .servers
-            .keys()
-            .map(|name| (name.clone(), Started { port: 1, pid: 1 }))
-            .collect();
+            .iter()
+            .map(|(name, spec)| {
+                let ports = vec![1; spec.port_count()?];
+                Ok((name.clone(), Started { ports, pid: 1 }))
+            })
+            .collect::<Result<_, Error>>()?;
         self.comparison(&placeholders)?;
         let mut servers = Vec::new();
         let mut started = BTreeMap::new();
         for (name, spec) in &self.servers {
-            let server = spec.spawn()?;
-            started.insert(
-                name.clone(),
-                Started {
-                    port: server.addr().port(),
-                    pid: server.pid(),
-                },
-            );
+            let (server, ports) = spec.spawn()?;
+            let pid = server.pid();
+            started.insert(name.clone(), Started { ports, pid });
             servers.push((name.clone(), server));
         }
         let comparison = self.comparison(&started)?;
@@ -68,18 +92,38 @@ impl ScenarioFile {
 }
 
 impl ServerSpec {
-    fn spawn(&self) -> Result<ServerProcess, Error> {
-        let port = match self.port {
-            Some(port) => port,
-            None => free_port()?,
+    fn port_count(&self) -> Result<usize, Error> {
+        let n = self.ports.unwrap_or(1);
+        if n == 0 || n > MAX_PORTS {
+            return Err(Error::invalid(
+                "ports",
+                format!("{n} is not in 1..={MAX_PORTS}"),
+            ));
+        }
+        if self.port.is_some() && n > 1 {
+            return Err(Error::invalid(
+                "ports",
+                "a fixed `port` is for a server with one port",
+            ));
+        }
+        Ok(n)
+    }
+
+    fn spawn(&self) -> Result<(ServerProcess, Vec<u16>), Error> {
+        let ports = match self.port {
+            Some(port) => vec![port],
+            None => (0..self.port_count()?)
+                .map(|_| free_port())
+                .collect::<Result<_, _>>()?,
         };
         let (program, args) = self
             .command
             .split_first()
             .ok_or_else(|| Error::invalid("server", "an empty command"))?;
-        let port_text = port.to_string();
-        let mut command = Command::new(program.replace("{port}", &port_text));
-        command.args(args.iter().map(|a| a.replace("{port}", &port_text)));
+        let mut command = Command::new(fill_ports(program, &ports)?);
+        for arg in args {
+            command.arg(fill_ports(arg, &ports)?);
+        }
         if self.quiet {
             command.stdout(Stdio::null()).stderr(Stdio::null());
         }
@@ -87,8 +131,12 @@ impl ServerSpec {
             Some(text) => parse_duration(text)?,
             None => READY_TIMEOUT,
         };
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        ServerProcess::spawn_with_timeout(command, addr, timeout)
+        let addr = |port: u16| SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let mut server = ServerProcess::spawn_with_timeout(command, addr(ports[0]), timeout)?;
+        for port in &ports[1..] {
+            server.wait_for_port(addr(*port), timeout)?;
+        }
+        Ok((server, ports))
     }
 }
 
@@ -102,14 +150,14 @@ impl ScenarioSpec {
             |message: String| Error::invalid("scenario", format!("{:?}: {message}", self.name));
         let server = match &self.server {
             Some(name) => Some(
-                *started
+                started
                     .get(name)
                     .ok_or_else(|| bad(format!("no server named {name:?} in `servers`")))?,
             ),
             None => None,
         };
         let url = |url: &str| match server {
-            Some(s) => Ok(url.replace("{port}", &s.port.to_string())),
+            Some(s) => fill_ports(url, &s.ports),
             None if url.contains("{port}") => Err(bad("`{port}` in a URL needs a `server`".into())),
             None => Ok(url.to_owned()),
         };

@@ -10,8 +10,8 @@ const GOOD: &str = r#"{
     { "name": "raw", "server": "echo", "http": { "url": "http://127.0.0.1:{port}/sum", "method": "POST",
       "headers": ["Content-Type: application/json"], "body": "{\"a\":1,\"b\":2}" } },
     { "name": "wrk", "server": "echo", "engine": "wrk", "http": { "url": "http://127.0.0.1:{port}/" } },
-    { "name": "grpc", "pid": 77, "baseline": "grpc", "settings": { "connections": 2, "streams": 8 },
-      "grpc": { "url": "http://127.0.0.1:9/", "path": "/pb.Add/Sum", "body_hex": "0801 1002" } },
+    { "name": "grpc", "server": "echo", "pid": 77, "baseline": "grpc", "settings": { "connections": 2, "streams": 8 },
+      "grpc": { "url": "http://127.0.0.1:{port2}/", "path": "/pb.Add/Sum", "body_hex": "0801 1002" } },
     { "name": "batch", "server": "echo", "items": 100,
       "http": { "url": "http://127.0.0.1:{port}/", "bodies": ["a", "b"], "http2": true } }
   ]
@@ -21,7 +21,7 @@ fn started() -> BTreeMap<String, Started> {
     BTreeMap::from([(
         "echo".to_owned(),
         Started {
-            port: 4242,
+            ports: vec![4242, 4343],
             pid: 99,
         },
     )])
@@ -49,6 +49,7 @@ fn a_good_file_becomes_a_comparison() {
     let Load::Grpc(grpc) = s[2].load() else {
         panic!("{:?}", s[2].load())
     };
+    assert_eq!(grpc.url().to_string(), "http://127.0.0.1:4343/");
     assert_eq!(
         grpc.bodies().get(0),
         bytes::Bytes::from_static(&[8, 1, 16, 2])
@@ -160,6 +161,14 @@ fn garbage_files_give_clear_errors() {
             &one(r#"{"name": "b", "http": {"url": "http://h/"}}"#),
             "is not a scenario",
         ),
+        (
+            &one(r#"{"name": "a", "server": "echo", "http": {"url": "http://h:{port3}/"}}"#),
+            "has 2 port(s)",
+        ),
+        (
+            &one(r#"{"name": "a", "server": "echo", "http": {"url": "http://h:{ports}/"}}"#),
+            "has 2 port(s)",
+        ),
     ];
     for (json, want) in cases {
         let err = error_of(json);
@@ -167,6 +176,39 @@ fn garbage_files_give_clear_errors() {
             err.contains(want),
             "{json}\n  gave: {err}\n  wanted: {want}"
         );
+    }
+}
+
+#[test]
+fn ports_fill_every_placeholder() {
+    assert_eq!(
+        fill_ports("a:{port} b:{port1} c:{port2}", &[1, 2]).unwrap(),
+        "a:1 b:1 c:2"
+    );
+    let many: Vec<u16> = (1..=12).collect();
+    assert_eq!(fill_ports("{port12}/{port1}", &many).unwrap(), "12/1");
+    assert!(fill_ports("{port2}", &[1]).is_err());
+}
+
+#[test]
+fn port_counts_are_bounded() {
+    for (server, want) in [
+        (r#"{"command": ["x"], "ports": 0}"#, "0 is not in 1..=16"),
+        (r#"{"command": ["x"], "ports": 17}"#, "17 is not in 1..=16"),
+        (
+            r#"{"command": ["x"], "ports": 2, "port": 80}"#,
+            "a fixed `port`",
+        ),
+    ] {
+        let json = format!(
+            r#"{{"baseline": "a", "servers": {{"s": {server}}}, "scenarios": [{{"name": "a", "http": {{"url": "http://h/"}}}}]}}"#
+        );
+        let err = ScenarioFile::parse(&json)
+            .unwrap()
+            .start()
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(want), "{server}: {err}");
     }
 }
 
