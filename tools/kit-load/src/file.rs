@@ -275,7 +275,7 @@ pub struct GrpcSpec {
 
 mod build;
 
-pub use build::Prepared;
+pub use build::{MAX_PORTS, Prepared, Started};
 
 impl ScenarioFile {
     /// Parses JSON; errors give the line and column.
