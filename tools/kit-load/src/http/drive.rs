@@ -4,6 +4,7 @@ use std::future::poll_fn;
 use std::net::SocketAddr;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -144,18 +145,24 @@ async fn connect_h1(addr: SocketAddr) -> Option<(http1::SendRequest<Full<Bytes>>
     Some((sender, Box::pin(connection)))
 }
 
-/// Runs an exchange while driving its connection in the same task: the
-/// connection is polled first (it writes the request and reads the
-/// response), then the exchange sees the result in the same wake-up. With
-/// hyper's connection in a task of its own, every request would cost two
-/// task switches; wrk does it all in one event loop, and so does this.
-/// Once the connection ends it is dropped (`None`), and the exchange fails
-/// promptly because hyper's dispatcher is gone.
+/// Runs an exchange while driving its connection in the same task, as
+/// wrk does everything in one event loop (with hyper's connection in a
+/// task of its own, every request would cost extra task switches).
+///
+/// The exchange is polled first, so a new request is queued, and the
+/// connection right after it, so the request is written in the same
+/// wake-up rather than in a later one; if the connection made the
+/// response complete, the exchange is polled again to take it. Once the
+/// connection ends it is dropped (`None`), and the exchange fails promptly
+/// because hyper's dispatcher is gone.
 fn drive_h1<'a, T>(
     connection: &'a mut Option<H1Connection>,
     mut exchange: Pin<&'a mut impl Future<Output = T>>,
 ) -> impl Future<Output = T> + 'a {
     poll_fn(move |cx| {
+        if let Poll::Ready(out) = exchange.as_mut().poll(cx) {
+            return Poll::Ready(out);
+        }
         if let Some(c) = connection.as_mut()
             && c.as_mut().poll(cx).is_ready()
         {
