@@ -297,3 +297,31 @@ fn a_scenario_file_starts_its_servers_and_runs_against_them() {
     drop(prepared);
     assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
 }
+
+#[test]
+fn a_server_that_never_answers_gives_timeouts_not_a_hang() {
+    // Accepts, reads, never replies. (A stand-in for a hung server, so it
+    // may live in this process: no figure of its own is measured.)
+    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let settings = Settings {
+        timeout: Duration::from_millis(100),
+        warmup: Duration::ZERO,
+        ..settings()
+    };
+    let load = HttpLoad::new(&format!("http://{addr}/")).unwrap();
+    let r = Scenario::new("hung", Load::Http(load))
+        .with_settings(settings)
+        .run()
+        .unwrap();
+    assert!(r.outcomes.timeouts > 0, "{:?}", r.outcomes);
+    assert_eq!(r.requests, r.outcomes.total());
+    assert_eq!(r.requests, r.outcomes.timeouts);
+    assert_eq!(r.latency.count, 0);
+}
