@@ -1,0 +1,201 @@
+//! Request bodies: one, or a list rotated through; hex and one-per-line
+//! files for the command line and scenario files.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::Error;
+
+/// The most body bytes a run holds, all bodies together (64 MiB).
+pub const MAX_BODY_BYTES: usize = 64 << 20;
+
+/// The bodies a scenario sends: never empty. Connection `i` sends body
+/// `i`, then `i + 1`, … (mod the count), so with several bodies every
+/// connection cycles through all of them and concurrent requests differ.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bodies(Arc<[Bytes]>);
+
+impl Default for Bodies {
+    /// One empty body.
+    fn default() -> Bodies {
+        Bodies::one(Bytes::new())
+    }
+}
+
+impl Bodies {
+    /// A single body sent with every request.
+    pub fn one(body: impl Into<Bytes>) -> Bodies {
+        Bodies(Arc::from([body.into()]))
+    }
+
+    /// Several bodies to rotate through; an error if there are none or
+    /// they add up to more than [`MAX_BODY_BYTES`].
+    pub fn rotate(bodies: impl IntoIterator<Item = Bytes>) -> Result<Bodies, Error> {
+        let bodies: Vec<Bytes> = bodies.into_iter().collect();
+        if bodies.is_empty() {
+            return Err(Error::invalid("bodies", "an empty list; give at least one"));
+        }
+        let total: usize = bodies.iter().map(Bytes::len).sum();
+        if total > MAX_BODY_BYTES {
+            return Err(Error::invalid(
+                "bodies",
+                format!("{total} bytes in all, over the {MAX_BODY_BYTES}-byte limit"),
+            ));
+        }
+        Ok(Bodies(bodies.into()))
+    }
+
+    /// The `i`-th body, counting round and round.
+    pub fn get(&self, i: usize) -> Bytes {
+        // Never empty: every constructor holds at least one body.
+        self.0
+            .get(i % self.0.len().max(1))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// How many bodies there are.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Always false: there is at least one body, perhaps an empty one.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The bodies, in order.
+    pub fn as_slice(&self) -> &[Bytes] {
+        &self.0
+    }
+
+    /// Reads a file with one body per line (empty lines skipped, no
+    /// trailing newline sent), e.g. a JSON document per line.
+    pub fn from_lines_file(path: &Path) -> Result<Bodies, Error> {
+        let text = read_bounded(path)?;
+        Bodies::rotate(
+            text.lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| Bytes::copy_from_slice(l.as_bytes())),
+        )
+    }
+
+    /// Reads a file with one hex-encoded body per line (see [`parse_hex`]).
+    pub fn from_hex_lines_file(path: &Path) -> Result<Bodies, Error> {
+        let text = read_bounded(path)?;
+        let bodies = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(parse_hex)
+            .collect::<Result<Vec<_>, _>>()?;
+        Bodies::rotate(bodies)
+    }
+}
+
+/// Reads a whole file, refusing files over [`MAX_BODY_BYTES`] before
+/// reading them.
+pub(crate) fn read_bounded(path: &Path) -> Result<String, Error> {
+    let what = || format!("reading {}", path.display());
+    let len = std::fs::metadata(path)
+        .map_err(|e| Error::io(what(), e))?
+        .len();
+    if len > MAX_BODY_BYTES as u64 {
+        return Err(Error::invalid(
+            "body file",
+            format!(
+                "{} is {len} bytes, over the {MAX_BODY_BYTES}-byte limit",
+                path.display()
+            ),
+        ));
+    }
+    std::fs::read_to_string(path).map_err(|e| Error::io(what(), e))
+}
+
+/// Decodes hex, ignoring whitespace, so `"0801 1002"` is the four bytes of
+/// a protobuf `{a: 1, b: 2}`. An odd number of digits or a non-hex
+/// character is an error naming the position.
+pub fn parse_hex(text: &str) -> Result<Bytes, Error> {
+    let digits: Vec<(usize, u8)> = text
+        .char_indices()
+        .filter(|(_, c)| !c.is_whitespace())
+        .map(|(i, c)| match c.to_digit(16) {
+            Some(d) => Ok((i, d as u8)),
+            None => Err(Error::invalid(
+                "hex",
+                format!("{text:?}: {c:?} at byte {i} is not a hex digit"),
+            )),
+        })
+        .collect::<Result<_, _>>()?;
+    if !digits.len().is_multiple_of(2) {
+        return Err(Error::invalid(
+            "hex",
+            format!("{text:?}: an odd number of hex digits ({})", digits.len()),
+        ));
+    }
+    if digits.len() / 2 > MAX_BODY_BYTES {
+        return Err(Error::invalid("hex", "over the body size limit"));
+    }
+    Ok(digits
+        .chunks_exact(2)
+        .map(|pair| (pair[0].1 << 4) | pair[1].1)
+        .collect::<Vec<u8>>()
+        .into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_decodes_with_whitespace() {
+        assert_eq!(
+            parse_hex("0801 1002").unwrap(),
+            Bytes::from_static(&[8, 1, 16, 2])
+        );
+        assert_eq!(
+            parse_hex("ABff\n00").unwrap(),
+            Bytes::from_static(&[0xab, 0xff, 0])
+        );
+        assert_eq!(parse_hex("").unwrap(), Bytes::new());
+    }
+
+    #[test]
+    fn garbage_hex_is_rejected() {
+        for text in ["0", "080", "zz", "0x08", "08 g1", "é0"] {
+            let err = parse_hex(text).unwrap_err().to_string();
+            assert!(err.starts_with("invalid hex"), "{text:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn bodies_rotate_round_and_round() {
+        let bodies = Bodies::rotate(["a", "b", "c"].map(Bytes::from)).unwrap();
+        let got: Vec<Bytes> = (0..7).map(|i| bodies.get(i)).collect();
+        assert_eq!(got, ["a", "b", "c", "a", "b", "c", "a"].map(Bytes::from));
+        assert_eq!(bodies.len(), 3);
+        assert!(Bodies::rotate([]).is_err());
+        assert_eq!(Bodies::default().get(5), Bytes::new());
+    }
+
+    #[test]
+    fn body_files_are_read_line_by_line() {
+        let dir = std::env::temp_dir().join(format!("kit-load-body-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let lines = dir.join("lines");
+        std::fs::write(&lines, "{\"a\":1}\n\n{\"a\":2}\n").unwrap();
+        let bodies = Bodies::from_lines_file(&lines).unwrap();
+        assert_eq!(
+            bodies.as_slice(),
+            [Bytes::from("{\"a\":1}"), Bytes::from("{\"a\":2}")]
+        );
+        let hex = dir.join("hex");
+        std::fs::write(&hex, "0801\nzz\n").unwrap();
+        assert!(Bodies::from_hex_lines_file(&hex).is_err());
+        std::fs::write(&hex, "0801\n1002\n").unwrap();
+        assert_eq!(Bodies::from_hex_lines_file(&hex).unwrap().len(), 2);
+        assert!(Bodies::from_lines_file(&dir.join("missing")).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
