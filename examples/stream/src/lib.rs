@@ -15,7 +15,10 @@
 //! - [`wire`][]: roshi-server's HTTP JSON format, byte for byte, as pure
 //!   functions.
 //! - [`service`] and [`endpoints`]: the service and one kit endpoint per
-//!   operation, for the HTTP and gRPC transports to serve.
+//!   operation.
+//! - [`api`]: the transports: roshi-server's HTTP API, a REST API with live
+//!   updates, and a gRPC API with a streaming Subscribe.
+//! - `src/main.rs`: the `stream` binary, the README's main job.
 //!
 //! # Example
 //!
@@ -83,8 +86,19 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod crdt;
 pub mod endpoints;
 pub mod service;
 pub mod store;
 pub mod wire;
+
+/// The gRPC API's messages and service, generated from `proto/stream.proto`.
+#[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
+pub mod pb {
+    include!(concat!(env!("OUT_DIR"), "/kit.stream.v1.rs"));
+
+    /// The encoded `FileDescriptorSet`, for gRPC reflection.
+    pub const FILE_DESCRIPTOR_SET: &[u8] =
+        include_bytes!(concat!(env!("OUT_DIR"), "/stream_descriptor.bin"));
+}
