@@ -44,31 +44,9 @@
 //! Their hook traits (`kit_circuitbreaker::Hooks`, `kit_ratelimit::hooks::Hooks`)
 //! and these handles live in different crates, so the orphan rule puts the
 //! glue here, behind one feature per crate (kit-metrics depends on them,
-//! never the reverse). It is a few lines each:
-//!
-//! ```text
-//! impl kit_circuitbreaker::Hooks for BreakerHook {
-//!     fn on_state_change(&self, t: &Transition) {
-//!         if let (Some(from), Some(to)) =
-//!             (BreakerState::from_name(t.from.as_str()), BreakerState::from_name(t.to.as_str()))
-//!         {
-//!             self.state_changed(from, to);
-//!         }
-//!     }
-//!     fn on_rejected(&self, _state: State) {
-//!         self.rejected();
-//!     }
-//! }
-//!
-//! impl kit_ratelimit::hooks::Hooks for LimiterHook {
-//!     fn on_reject(&self, r: &Rejection) {
-//!         self.rejected(r.reason.as_str());
-//!     }
-//!     fn on_limit_change(&self, c: &LimitChange) {
-//!         self.limit_changed(c.to);
-//!     }
-//! }
-//! ```
+//! never the reverse): with feature `circuitbreaker`, a [`BreakerHook`] is
+//! a breaker's `Hooks`; with feature `ratelimit`, a [`LimiterHook`] is a
+//! limiter's.
 
 use std::borrow::Cow;
 
@@ -353,3 +331,30 @@ impl LimiterHook {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(feature = "circuitbreaker")]
+impl kit_circuitbreaker::Hooks for BreakerHook {
+    fn on_state_change(&self, t: &kit_circuitbreaker::Transition) {
+        if let (Some(from), Some(to)) = (
+            BreakerState::from_name(t.from.as_str()),
+            BreakerState::from_name(t.to.as_str()),
+        ) {
+            self.state_changed(from, to);
+        }
+    }
+
+    fn on_rejected(&self, _state: kit_circuitbreaker::State) {
+        self.rejected();
+    }
+}
+
+#[cfg(feature = "ratelimit")]
+impl kit_ratelimit::hooks::Hooks for LimiterHook {
+    fn on_reject(&self, r: &kit_ratelimit::hooks::Rejection) {
+        self.rejected(r.reason.as_str());
+    }
+
+    fn on_limit_change(&self, c: &kit_ratelimit::hooks::LimitChange) {
+        self.limit_changed(c.to);
+    }
+}
