@@ -29,7 +29,9 @@ async fn breaker_and_limiter_report_through_their_hooks() {
     let mut svc = ServiceBuilder::new()
         .layer(RateLimitLayer::new(limiter))
         .layer(CircuitBreakerLayer::new(config))
-        .service(endpoint_fn(|_: ()| async { Err::<(), _>(Error::unavailable("down")) }));
+        .service(endpoint_fn(|_: ()| async {
+            Err::<(), _>(Error::unavailable("down"))
+        }));
 
     // t=0: one call fails, the next is rate limited; t=1: a second failure
     // trips the breaker; t=2 and t=3: the limiter admits, the breaker refuses.

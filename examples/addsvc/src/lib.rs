@@ -8,6 +8,7 @@
 //! |---|---|
 //! | `pkg/addservice/service.go` | [`service`] |
 //! | `pkg/addendpoint/set.go` | [`endpoints`] |
+//! | `pkg/addendpoint/middleware.go`, `pkg/addservice/middleware.go` | [`middleware`] |
 //! | `pkg/addtransport/http.go` | [`transport::http`] |
 //! | `pkg/addtransport/grpc.go` | [`transport::grpc`] |
 //! | `pkg/addtransport/jsonrpc.go` | [`transport::jsonrpc`] |
@@ -32,6 +33,7 @@
 pub mod endpoints;
 pub mod flags;
 pub mod gojson;
+pub mod middleware;
 pub mod service;
 pub mod transport;
 

@@ -18,10 +18,23 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
-use kit_endpoint::{DeadlineLayer, Endpoint};
+use std::num::{NonZeroU32, NonZeroU64};
+use std::sync::Arc;
+
+use kit_circuitbreaker::{CircuitBreakerLayer, Config as BreakerConfig};
+use kit_endpoint::{DeadlineLayer, Endpoint, Request};
+use kit_log::LoggingLayer;
+use kit_metrics::RequestMetrics;
+use kit_metrics::hooks::{BreakerMetrics, LimiterMetrics};
+use kit_ratelimit::adaptive::{AdaptiveLimitLayer, AdaptiveLimiter, Gradient2};
+use kit_ratelimit::{Quota, RateLimitLayer, RateLimiter};
+use kit_tracing::{Setup, Telemetry, TraceLayer, TracePropagator};
+use kit_transport::grpc::GrpcServerOptions;
 use kit_transport::health::Readiness;
 use kit_transport::http::ServerOptions;
 use kit_transport::serve::{RunningServer, Server};
+use opentelemetry_sdk::trace::SdkTracer;
+use prometheus_client::registry::Registry;
 use stream::api;
 use stream::endpoints::Endpoints;
 use stream::service::StreamService;
@@ -74,6 +87,18 @@ struct Flags {
     /// How long in-flight requests get to finish on shutdown.
     #[arg(long = "shutdown.drain", default_value = "10s", value_parser = parse_duration)]
     drain: Duration,
+    /// Requests a second each endpoint admits (bursts of the same size); 0 for no limit.
+    #[arg(long = "rate.limit", default_value_t = 0)]
+    rate_limit: u32,
+    /// Shed load with an adaptive concurrency limit (Gradient2) per endpoint.
+    #[arg(long = "adaptive.limit", default_value_t = false)]
+    adaptive_limit: bool,
+    /// Log one successful call in this many; 0 logs errors only.
+    #[arg(long = "log.successes.one-in", default_value_t = 0)]
+    log_one_in: u64,
+    /// Export traces over OTLP/gRPC to this collector (e.g. http://127.0.0.1:4317); off when empty.
+    #[arg(long = "otlp.endpoint", default_value = "")]
+    otlp_endpoint: String,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -119,25 +144,68 @@ fn open_store(flags: &Flags) -> Result<SharedStore, String> {
     })
 }
 
-/// Every endpoint gets the same middleware, outermost first: a deadline.
-fn with_middleware(endpoints: Endpoints, timeout: Duration) -> Endpoints {
-    let deadline = DeadlineLayer::with_timeout(timeout);
-    Endpoints {
-        insert: Endpoint::new(
+/// Every endpoint's middleware, outermost first: RED metrics, a trace span
+/// (with a collector), a log line (errors always, successes sampled), the
+/// deadline, the optional rate and adaptive limits (rejections are
+/// `ResourceExhausted` with a retry-after, before the breaker), and a
+/// circuit breaker around the store.
+struct Middleware {
+    metrics: RequestMetrics,
+    breakers: BreakerMetrics,
+    limiters: LimiterMetrics,
+    tracer: Option<SdkTracer>,
+    timeout: Duration,
+    rate: Option<NonZeroU32>,
+    adaptive: bool,
+    log_one_in: u64,
+}
+
+impl Middleware {
+    fn wrap<Req: Send + 'static, Resp: Send + 'static>(
+        &self,
+        name: &'static str,
+        ep: Endpoint<Request<Req>, Resp>,
+    ) -> Endpoint<Request<Req>, Resp> {
+        let trace = self
+            .tracer
+            .clone()
+            .map(|t| TraceLayer::server(t, name).rpc("grpc", "kit.stream.v1.Stream", name));
+        let logging = match NonZeroU64::new(self.log_one_in) {
+            None => LoggingLayer::new(name).without_successes(),
+            Some(n) => LoggingLayer::new(name).sample_successes(n),
+        };
+        let rate = self.rate.map(|n| {
+            let limiter = RateLimiter::builder(Quota::per_second(n))
+                .hooks(self.limiters.limiter(name))
+                .build();
+            RateLimitLayer::new(limiter)
+        });
+        let adaptive = self.adaptive.then(|| {
+            let limiter = AdaptiveLimiter::builder(Gradient2::new())
+                .hooks(self.limiters.limiter(name))
+                .build();
+            AdaptiveLimitLayer::new(limiter)
+        });
+        let breaker = BreakerConfig::default().hooks(self.breakers.breaker(name));
+        Endpoint::new(
             ServiceBuilder::new()
-                .layer(deadline)
-                .service(endpoints.insert),
-        ),
-        delete: Endpoint::new(
-            ServiceBuilder::new()
-                .layer(deadline)
-                .service(endpoints.delete),
-        ),
-        select: Endpoint::new(
-            ServiceBuilder::new()
-                .layer(deadline)
-                .service(endpoints.select),
-        ),
+                .layer(self.metrics.layer(name))
+                .option_layer(trace)
+                .layer(logging)
+                .layer(DeadlineLayer::with_timeout(self.timeout))
+                .option_layer(rate)
+                .option_layer(adaptive)
+                .layer(CircuitBreakerLayer::new(breaker))
+                .service(ep),
+        )
+    }
+
+    fn endpoints(&self, e: Endpoints) -> Endpoints {
+        Endpoints {
+            insert: self.wrap("Insert", e.insert),
+            delete: self.wrap("Delete", e.delete),
+            select: self.wrap("Select", e.select),
+        }
     }
 }
 
@@ -168,7 +236,24 @@ fn eprintln_listening(name: &str, addr: SocketAddr) {
     eprintln!("stream: {name} listening on {addr}");
 }
 
+/// Logs (`KIT_LOG`, `KIT_LOG_FORMAT`) and, with a collector, traces.
+fn observability(flags: &Flags) -> Result<(Option<Telemetry>, kit_log::LogGuard), String> {
+    let logs = kit_log::Builder::from_env().map_err(|e| e.to_string())?;
+    if flags.otlp_endpoint.is_empty() {
+        return Ok((None, logs.init().map_err(|e| e.to_string())?));
+    }
+    let (layer, guard) = logs.layer().map_err(|e| e.to_string())?;
+    let telemetry = Setup::new("stream")
+        .version(env!("CARGO_PKG_VERSION"))
+        .endpoint(&flags.otlp_endpoint)
+        .build()
+        .and_then(|t| t.install_with(layer))
+        .map_err(|e| e.to_string())?;
+    Ok((Some(telemetry), guard))
+}
+
 async fn run(flags: Flags) -> Result<(), String> {
+    let (telemetry, _log_guard) = observability(&flags)?;
     let limits = Limits {
         max_events: flags.max_events,
         max_keys: flags.max_keys,
@@ -177,16 +262,32 @@ async fn run(flags: Flags) -> Result<(), String> {
     let store = open_store(&flags)?;
     let svc = StreamService::with_limits(store, limits.clone());
     let feed = api::feed::endpoint(svc.clone());
-    let endpoints = with_middleware(Endpoints::new(svc), flags.request_timeout);
+
+    let mut registry = Registry::default();
+    let middleware = Middleware {
+        metrics: RequestMetrics::register(&mut registry),
+        breakers: BreakerMetrics::register(&mut registry),
+        limiters: LimiterMetrics::register(&mut registry),
+        tracer: telemetry.as_ref().map(Telemetry::tracer),
+        timeout: flags.request_timeout,
+        rate: NonZeroU32::new(flags.rate_limit),
+        adaptive: flags.adaptive_limit,
+        log_one_in: flags.log_one_in,
+    };
+    let endpoints = middleware.endpoints(Endpoints::new(svc));
 
     let readiness = Readiness::new();
     let server = Server::new()
         .readiness(readiness.clone())
         .drain_timeout(flags.drain);
-    let options = ServerOptions::new().body_limit(flags.max_body);
-    let http = api::http_app(&endpoints, feed.clone(), limits, options, readiness.clone());
-    let grpc = api::grpc_app(&endpoints, feed, Default::default(), readiness)
-        .map_err(|e| e.to_string())?;
+    let options = ServerOptions::new()
+        .body_limit(flags.max_body)
+        .propagator(TracePropagator::new());
+    let http = api::http_app(&endpoints, feed.clone(), limits, options, readiness.clone())
+        .route("/metrics", kit_metrics::axum::handler(Arc::new(registry)));
+    let grpc_options = GrpcServerOptions::new().propagator(TracePropagator::new());
+    let grpc =
+        api::grpc_app(&endpoints, feed, grpc_options, readiness).map_err(|e| e.to_string())?;
 
     let mut running = Vec::new();
     running.extend(listen("http", &flags.http_address, server.clone(), http).await?);
@@ -199,6 +300,13 @@ async fn run(flags: Flags) -> Result<(), String> {
     }
     for r in running {
         r.wait().await.map_err(|e| e.to_string())?;
+    }
+    if let Some(telemetry) = telemetry {
+        // Flushing blocks on the exporter, which needs the runtime.
+        let flushed = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+        flushed
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
     }
     Ok(())
 }

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use addsvc::endpoints::Set;
 use addsvc::flags::go_style;
+use addsvc::middleware::{Middleware, Rate};
 use addsvc::service::Service;
 use addsvc::transport::{grpc, http, jsonrpc};
 use clap::Parser;
@@ -38,6 +39,16 @@ struct Flags {
     args: Vec<String>,
 }
 
+/// The transport's client endpoints, wrapped in the same middleware as the
+/// server's: a limiter (100/s, as Go kit's clients), a breaker, logs.
+fn with_middleware(set: Set) -> Set {
+    let mut registry = prometheus_client::registry::Registry::default();
+    let mut middleware = Middleware::new(&mut registry, None);
+    middleware.sum_rate = Rate::new(100, 100);
+    middleware.concat_rate = Rate::new(100, 100);
+    middleware.wrap_set(set)
+}
+
 fn client(flags: &Flags) -> Result<Set, String> {
     let result = if !flags.http_addr.is_empty() {
         http::client(&format!("http://{}", flags.http_addr), Default::default())
@@ -51,7 +62,7 @@ fn client(flags: &Flags) -> Result<Set, String> {
     } else {
         return Err("no remote address specified (-http-addr, -grpc-addr or -jsonrpc-addr)".into());
     };
-    result.map_err(|e| e.to_string())
+    result.map(with_middleware).map_err(|e| e.to_string())
 }
 
 async fn run(flags: Flags) -> Result<String, String> {

@@ -6,15 +6,24 @@
 //! Flags are Go kit's (`-http-addr`, `-grpc-addr`, `-jsonrpc-addr`,
 //! `-debug.addr`), but every listener binds 127.0.0.1 by default; an empty
 //! address turns a listener off. Go kit's Thrift transport is not offered.
+//! As in Go kit, Sum is rate limited to 1/s and Concat to 1/s with bursts
+//! of 100 (`-sum.rate`, `-concat.burst`, … raise them); `/metrics` is on the
+//! debug address; logs go to stderr as logfmt (`KIT_LOG`, `KIT_LOG_FORMAT`);
+//! traces go to an OTLP collector with `-otlp.endpoint`.
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use addsvc::endpoints::Set;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
 use addsvc::flags::go_style;
+use addsvc::middleware::{Middleware, Rate};
 use addsvc::service::BasicService;
 use addsvc::transport::{grpc, http, jsonrpc};
 use clap::Parser;
+use kit_tracing::{Setup, TracePropagator};
+use kit_transport::grpc::GrpcServerOptions;
 use kit_transport::grpc::MessageLimitLayer;
 use kit_transport::health::{self, Readiness};
 use kit_transport::http::ServerOptions;
@@ -39,6 +48,24 @@ struct Flags {
     /// How long in-flight requests get to finish on shutdown.
     #[arg(long = "shutdown.drain", default_value = "10s", value_parser = parse_duration)]
     drain: Duration,
+    /// Sum's rate limit, requests a second (Go kit: 1).
+    #[arg(long = "sum.rate", default_value_t = 1)]
+    sum_rate: u32,
+    /// Sum's burst (Go kit: 1).
+    #[arg(long = "sum.burst", default_value_t = 1)]
+    sum_burst: u32,
+    /// Concat's rate limit, requests a second (Go kit: 1).
+    #[arg(long = "concat.rate", default_value_t = 1)]
+    concat_rate: u32,
+    /// Concat's burst (Go kit: 100).
+    #[arg(long = "concat.burst", default_value_t = 100)]
+    concat_burst: u32,
+    /// Log one successful call in this many (errors are always logged).
+    #[arg(long = "log.successes.one-in", default_value_t = 1)]
+    log_one_in: u32,
+    /// Export traces over OTLP/gRPC to this collector (e.g. http://127.0.0.1:4317); off when empty.
+    #[arg(long = "otlp.endpoint", default_value = "")]
+    otlp_endpoint: String,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -72,54 +99,63 @@ async fn listen(
     Ok(Some(server.spawn(listener, app)))
 }
 
+fn other(e: impl std::fmt::Display) -> std::io::Error {
+    std::io::Error::other(e.to_string())
+}
+
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
     let flags = Flags::parse_from(go_style(std::env::args()));
+
+    // Logs (KIT_LOG, KIT_LOG_FORMAT), and traces when a collector is given.
+    let logs = kit_log::Builder::from_env().map_err(other)?;
+    let (telemetry, _log_guard) = if flags.otlp_endpoint.is_empty() {
+        (None, logs.init().map_err(other)?)
+    } else {
+        let (layer, guard) = logs.layer().map_err(other)?;
+        let setup = Setup::new("addsvc")
+            .version(env!("CARGO_PKG_VERSION"))
+            .endpoint(&flags.otlp_endpoint);
+        let telemetry = setup
+            .build()
+            .map_err(other)?
+            .install_with(layer)
+            .map_err(other)?;
+        (Some(telemetry), guard)
+    };
+
+    // Every middleware, per endpoint (see addsvc::middleware for the order).
+    let mut registry = prometheus_client::registry::Registry::default();
+    let mut middleware = Middleware::new(&mut registry, telemetry.as_ref().map(|t| t.tracer()));
+    middleware.sum_rate = Rate::new(flags.sum_rate, flags.sum_burst);
+    middleware.concat_rate = Rate::new(flags.concat_rate, flags.concat_burst);
+    middleware.log_one_in = NonZeroU32::new(flags.log_one_in).unwrap_or(NonZeroU32::MIN);
+    let set = middleware.set(BasicService);
+
     let readiness = Readiness::new();
     let server = Server::new()
         .readiness(readiness.clone())
         .drain_timeout(flags.drain);
-
-    let set = Set::new(BasicService);
+    let debug = health::http_routes(readiness.clone())
+        .route("/metrics", kit_metrics::axum::handler(Arc::new(registry)));
+    let http_options = ServerOptions::new().propagator(TracePropagator::new());
+    let grpc_options = GrpcServerOptions::new().propagator(TracePropagator::new());
     let grpc_routes =
-        tonic::service::Routes::new(grpc::AddServer::new(&set, Default::default()).into_service())
+        tonic::service::Routes::new(grpc::AddServer::new(&set, grpc_options).into_service())
             .add_service(health::grpc_service(readiness.clone(), &["pb.Add"]))
             .add_service(
-                kit_transport::grpc::reflection(addsvc::pb::FILE_DESCRIPTOR_SET)
-                    .map_err(|e| std::io::Error::other(e.to_string()))?,
+                kit_transport::grpc::reflection(addsvc::pb::FILE_DESCRIPTOR_SET).map_err(other)?,
             )
             .into_axum_router()
             .layer(MessageLimitLayer);
 
     let mut running = Vec::new();
-    running.extend(
-        listen(
-            "debug",
-            &flags.debug_addr,
-            server.clone(),
-            health::http_routes(readiness.clone()),
-        )
-        .await?,
-    );
-    running.extend(
-        listen(
-            "http",
-            &flags.http_addr,
-            server.clone(),
-            http::router(&set, ServerOptions::new()),
-        )
-        .await?,
-    );
+    running.extend(listen("debug", &flags.debug_addr, server.clone(), debug).await?);
+    let http_app = http::router(&set, http_options.clone());
+    running.extend(listen("http", &flags.http_addr, server.clone(), http_app).await?);
     running.extend(listen("grpc", &flags.grpc_addr, server.clone(), grpc_routes).await?);
-    running.extend(
-        listen(
-            "jsonrpc",
-            &flags.jsonrpc_addr,
-            server,
-            jsonrpc::router(&set, ServerOptions::new()),
-        )
-        .await?,
-    );
+    let jsonrpc_app = jsonrpc::router(&set, http_options);
+    running.extend(listen("jsonrpc", &flags.jsonrpc_addr, server, jsonrpc_app).await?);
 
     shutdown_signal().await;
     tracing::info!("shutting down");
@@ -128,6 +164,13 @@ async fn main() -> std::io::Result<()> {
     }
     for server in running {
         server.wait().await?;
+    }
+    if let Some(telemetry) = telemetry {
+        // Flushing blocks on the exporter, which needs the runtime.
+        tokio::task::spawn_blocking(move || telemetry.shutdown())
+            .await
+            .map_err(other)?
+            .map_err(other)?;
     }
     Ok(())
 }
