@@ -3,10 +3,12 @@
 //! server, a raw tonic service and the kit gRPC server.
 //!
 //! Run with `cargo run --release -p kit-transport --all-features --example bench_server -- <mode> <addr>`,
-//! where mode is `raw-axum`, `kit-http`, `raw-tonic` or `kit-grpc`. Two more
-//! modes split the HTTP difference between its two halves:
-//! `raw-axum-kitserve` (axum's handler in kit's connection runner) and
-//! `kit-http-axumserve` (kit's `HttpServer` in `axum::serve`).
+//! where mode is `raw-axum`, `kit-http`, `raw-tonic` or `kit-grpc`. Four more
+//! split each difference between its two halves, the adapter and the
+//! connection runner: `raw-axum-kitserve` (axum's handler in kit's runner),
+//! `kit-http-axumserve` (kit's `HttpServer` in `axum::serve`),
+//! `raw-tonic-kitserve` (a plain tonic service in kit's runner) and
+//! `kit-grpc-tonicserve` (kit's `GrpcServer` in tonic's own server).
 
 #![allow(clippy::print_stderr, clippy::unwrap_used, clippy::expect_used)]
 
@@ -138,6 +140,32 @@ async fn main() {
             let incoming = tonic::transport::server::TcpIncoming::from(listener);
             tonic::transport::Server::builder()
                 .add_service(EchoServer::new(RawEcho))
+                .serve_with_incoming(incoming)
+                .await
+                .expect("serve");
+        }
+        "raw-tonic-kitserve" => {
+            let routes = tonic::service::Routes::new(EchoServer::new(RawEcho)).prepare();
+            Server::new()
+                .serve(listener, routes, std::future::pending())
+                .await
+                .expect("serve");
+        }
+        "kit-grpc-tonicserve" => {
+            let ep =
+                kit_endpoint::Endpoint::new(endpoint_fn(|req: Request<EchoRequest>| async move {
+                    let r = req.body;
+                    Ok::<_, Error>(EchoReply {
+                        message: r.message,
+                        index: r.payload.len() as u32,
+                        ..Default::default()
+                    })
+                }));
+            let id: fn(EchoRequest) -> Result<EchoRequest, Error> = Ok;
+            let out: fn(EchoReply) -> Result<EchoReply, Error> = Ok;
+            let incoming = tonic::transport::server::TcpIncoming::from(listener);
+            tonic::transport::Server::builder()
+                .add_service(EchoServer::new(KitEcho(GrpcServer::new(ep, id, out))))
                 .serve_with_incoming(incoming)
                 .await
                 .expect("serve");
