@@ -99,6 +99,9 @@ struct Flags {
     /// Export traces over OTLP/gRPC to this collector (e.g. http://127.0.0.1:4317); off when empty.
     #[arg(long = "otlp.endpoint", default_value = "")]
     otlp_endpoint: String,
+    /// The fraction of new traces kept (those with a sampled parent always are).
+    #[arg(long = "otlp.sample.ratio", default_value_t = 1.0)]
+    otlp_sample_ratio: f64,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -246,6 +249,7 @@ fn observability(flags: &Flags) -> Result<(Option<Telemetry>, kit_log::LogGuard)
     let telemetry = Setup::new("stream")
         .version(env!("CARGO_PKG_VERSION"))
         .endpoint(&flags.otlp_endpoint)
+        .sample_ratio(flags.otlp_sample_ratio)
         .build()
         .and_then(|t| t.install_with(layer))
         .map_err(|e| e.to_string())?;

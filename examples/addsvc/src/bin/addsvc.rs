@@ -66,6 +66,9 @@ struct Flags {
     /// Export traces over OTLP/gRPC to this collector (e.g. http://127.0.0.1:4317); off when empty.
     #[arg(long = "otlp.endpoint", default_value = "")]
     otlp_endpoint: String,
+    /// The fraction of new traces kept (those with a sampled parent always are).
+    #[arg(long = "otlp.sample.ratio", default_value_t = 1.0)]
+    otlp_sample_ratio: f64,
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -115,7 +118,8 @@ async fn main() -> std::io::Result<()> {
         let (layer, guard) = logs.layer().map_err(other)?;
         let setup = Setup::new("addsvc")
             .version(env!("CARGO_PKG_VERSION"))
-            .endpoint(&flags.otlp_endpoint);
+            .endpoint(&flags.otlp_endpoint)
+            .sample_ratio(flags.otlp_sample_ratio);
         let telemetry = setup
             .build()
             .map_err(other)?
