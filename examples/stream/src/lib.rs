@@ -85,6 +85,12 @@
 
 pub mod crdt;
 pub mod endpoints;
+#[cfg(feature = "redis")]
+pub mod farm;
+#[cfg(feature = "redis")]
+pub mod redis;
+#[cfg(feature = "etcd")]
+pub mod registry;
 pub mod service;
 pub mod store;
 pub mod wire;
