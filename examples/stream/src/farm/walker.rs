@@ -15,7 +15,9 @@
 //!   restarts; at worst some keys are walked twice, which is harmless.
 //! - **Unreachable instances are skipped**, not waited for: the shard is
 //!   set aside with its cursor and retried after the others, with
-//!   exponential backoff, and reported as skipped if it never answers.
+//!   exponential backoff, and reported as skipped if it never answers. A
+//!   batch whose repair failed on some replica (down, or its breaker
+//!   open) is set aside and retried the same way.
 //! - **Progress** goes to a callback after every batch ([`Progress`]);
 //!   `stream-walker` turns it into structured log lines and, on a
 //!   terminal, a progress bar.
@@ -99,11 +101,18 @@ pub struct Walker<R: Replica> {
     limiter: RateLimiter,
 }
 
-/// A shard set aside: where it stopped, its tries, when to try again.
+/// Work set aside: a shard that could not be scanned (and where it
+/// stopped), or a batch of keys whose repair failed somewhere; its tries,
+/// and when to try again.
 struct Deferred {
-    position: Position,
+    work: Work,
     tries: u32,
     at: tokio::time::Instant,
+}
+
+enum Work {
+    Shard(Position),
+    Keys(Vec<Bytes>),
 }
 
 impl<R: Replica> Walker<R> {
@@ -148,15 +157,8 @@ impl<R: Replica> Walker<R> {
                 if (r, shard) == (start.replica, start.shard) {
                     position.cursor = start.cursor;
                 }
-                if let Err(cursor) = self.walk_shard(position, &mut progress, report).await {
-                    position.cursor = cursor;
-                    let at = tokio::time::Instant::now() + self.options.retry_after;
-                    deferred.push(Deferred {
-                        position,
-                        tries: 1,
-                        at,
-                    });
-                }
+                self.walk_shard(position, 0, &mut progress, &mut deferred, report)
+                    .await;
             }
         }
         self.retry(deferred, &mut progress, report).await;
@@ -165,7 +167,17 @@ impl<R: Replica> Walker<R> {
         progress
     }
 
-    /// Retries set-aside shards, earliest first, with doubling waits.
+    fn defer(&self, work: Work, tries: u32, deferred: &mut Vec<Deferred>) {
+        let wait = self.options.retry_after * 2u32.saturating_pow(tries);
+        deferred.push(Deferred {
+            work,
+            tries: tries + 1,
+            at: tokio::time::Instant::now() + wait,
+        });
+    }
+
+    /// Retries set-aside work, earliest first, with doubling waits, until
+    /// it succeeds or has been tried `retries` times.
     async fn retry(
         &self,
         mut deferred: Vec<Deferred>,
@@ -174,40 +186,60 @@ impl<R: Replica> Walker<R> {
     ) {
         while !deferred.is_empty() {
             deferred.sort_by_key(|d| std::cmp::Reverse(d.at));
-            let Some(mut d) = deferred.pop() else { break };
+            let Some(d) = deferred.pop() else { break };
             tokio::time::sleep_until(d.at).await;
-            match self.walk_shard(d.position, progress, report).await {
-                Ok(()) => {}
-                Err(cursor) if d.tries < self.options.retries => {
-                    d.position.cursor = cursor;
-                    d.at = tokio::time::Instant::now()
-                        + self.options.retry_after * 2u32.saturating_pow(d.tries);
-                    d.tries += 1;
-                    deferred.push(d);
-                }
-                Err(_) => {
-                    let replica = &self.farm.replicas()[d.position.replica];
-                    let name = format!(
-                        "{}/{}",
-                        replica.name(),
-                        replica.shard_name(d.position.shard)
-                    );
-                    tracing::warn!(shard = %name, tries = d.tries, "skipping an unreachable shard for this pass");
+            match d.work {
+                Work::Shard(position) if d.tries > self.options.retries => {
+                    let replica = &self.farm.replicas()[position.replica];
+                    let name = format!("{}/{}", replica.name(), replica.shard_name(position.shard));
+                    tracing::warn!(shard = %name, tries = d.tries - 1, "skipping an unreachable shard for this pass");
                     progress.skipped.push(name);
                     progress.shards_done += 1;
+                }
+                Work::Shard(position) => {
+                    self.walk_shard(position, d.tries, progress, &mut deferred, report)
+                        .await;
+                }
+                Work::Keys(keys) => {
+                    let last = d.tries >= self.options.retries;
+                    let outcome = self.repair_batch(&keys, progress, last).await;
+                    if outcome.failed > 0 && !last {
+                        self.defer(Work::Keys(keys), d.tries, &mut deferred);
+                    }
+                    report(progress);
                 }
             }
         }
     }
 
-    /// Walks one shard from `position`; on a scan failure, the cursor to
-    /// resume from.
+    /// Repairs a batch; counts failures in the progress only on the last
+    /// try.
+    async fn repair_batch(
+        &self,
+        keys: &[Bytes],
+        progress: &mut Progress,
+        last: bool,
+    ) -> super::RepairOutcome {
+        self.take(keys.len()).await;
+        let ask: Vec<(Bytes, Members)> = keys.iter().map(|k| (k.clone(), Members::All)).collect();
+        let outcome = self.farm.repair(&ask).await;
+        progress.written += outcome.written as u64;
+        if last {
+            progress.failed += outcome.failed as u64;
+        }
+        outcome
+    }
+
+    /// Walks one shard from `position`. A scan failure sets the rest of the
+    /// shard aside; a batch whose repair failed somewhere is set aside too.
     async fn walk_shard(
         &self,
         mut position: Position,
+        tries: u32,
         progress: &mut Progress,
+        deferred: &mut Vec<Deferred>,
         report: &mut (dyn FnMut(&Progress) + Send),
-    ) -> Result<(), u64> {
+    ) {
         let replica = &self.farm.replicas()[position.replica];
         progress.shard_name = replica.shard_name(position.shard);
         loop {
@@ -218,17 +250,17 @@ impl<R: Replica> Walker<R> {
                 Ok(step) => step,
                 Err(e) => {
                     tracing::warn!(replica = replica.name(), shard = %progress.shard_name, error = %e, "scan failed; setting the shard aside");
-                    return Err(position.cursor);
+                    self.defer(Work::Shard(position), tries, deferred);
+                    return;
                 }
             };
             for batch in keys.chunks(self.options.batch_size) {
-                self.take(batch.len()).await;
-                let ask: Vec<(Bytes, Members)> =
-                    batch.iter().map(|k| (k.clone(), Members::All)).collect();
-                let outcome = self.farm.repair(&ask).await;
                 progress.keys += batch.len() as u64;
-                progress.written += outcome.written as u64;
-                progress.failed += outcome.failed as u64;
+                let last = self.options.retries == 0;
+                let outcome = self.repair_batch(batch, progress, last).await;
+                if outcome.failed > 0 && !last {
+                    self.defer(Work::Keys(batch.to_vec()), 0, deferred);
+                }
             }
             position.cursor = next;
             progress.position = position;
@@ -241,7 +273,7 @@ impl<R: Replica> Walker<R> {
                     ..position
                 });
                 report(progress);
-                return Ok(());
+                return;
             }
             self.save_checkpoint(position);
             report(progress);
