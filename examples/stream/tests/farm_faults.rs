@@ -137,7 +137,7 @@ async fn writer(farm: Farm, load: Arc<Load>, seed: u64, progress: watch::Sender<
     let mut rng = Rng(seed);
     while !load.stop.load(Ordering::SeqCst) {
         let r = rng.next();
-        let kind = if r % 5 == 0 {
+        let kind = if r.is_multiple_of(5) {
             Kind::Delete
         } else {
             Kind::Insert
@@ -521,4 +521,58 @@ async fn no_request_hangs_past_its_deadline_with_a_cluster_paused() {
         with_servers(|| servers[2].process().resume()).unwrap();
         farm.settled().await;
     }
+}
+
+/// `stream-walker -once` with roshi-walker's flags repairs a key that only
+/// one cluster has (tombstones only), and leaves no checkpoint behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_walker_binary_walks_once_with_roshi_flags() {
+    let servers = start(2);
+    let instances = farm_string(&servers, 1);
+    let farm = config(&instances, "SendOneReadOne", "NoRepairs")
+        .connect()
+        .await
+        .unwrap();
+    let del = Score::new(-7.0).unwrap();
+    farm.replicas()[0]
+        .apply(&[KeyOp::write("only-tombstones", Kind::Delete, del, "m")])
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("walker.checkpoint");
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_stream-walker"))
+        .args(["-redis.instances", &instances, "-once", "-batch.size", "10"])
+        .args(["-max.keys.per.second", "100", "-checkpoint"])
+        .arg(&checkpoint)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(30), out)
+        .await
+        .expect("the walker finished")
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(log.contains("pass complete"), "{log}");
+    assert!(!checkpoint.exists());
+    let states = farm.replicas()[1]
+        .read_states(&[("only-tombstones".into(), Members::All)])
+        .await
+        .remove(0)
+        .unwrap();
+    assert_eq!(states.states, vec![(Bytes::from("m"), State::removed(del))]);
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_stream-walker"))
+        .args([
+            "-redis.instances",
+            &instances,
+            "-once",
+            "-batch.size",
+            "10",
+            "-max.keys.per.second",
+            "5",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        !bad.status.success(),
+        "a rate below the batch size is refused"
+    );
 }

@@ -72,13 +72,13 @@
 //! ```
 //!
 //! # Layout
-//! - [`replica`]: the [`Replica`] trait, [`KeyOp`], [`KeyStates`].
-//! - [`options`]: [`Quorum`], [`ReadStrategy`], [`RepairStrategy`], [`FarmOptions`].
-//! - [`config`]: [`FarmConfig`], roshi-server's flags, and [`go_flags`].
+//! - [`replica`][]: the [`Replica`] trait, [`KeyOp`], [`KeyStates`].
+//! - [`options`][]: [`Quorum`], [`ReadStrategy`], [`RepairStrategy`], [`FarmOptions`].
+//! - [`config`][]: [`FarmConfig`], roshi-server's flags, and [`go_flags`].
 //! - `write.rs`, `read.rs`: the quorum write and the read strategies.
 //! - `merge.rs`: union, difference, winner and repair plan (pure).
-//! - [`repair`]: the queue, [`RepairHooks`], [`RepairCounters`].
-//! - [`walker`]: [`Walker`].
+//! - [`repair`][]: the queue, [`RepairHooks`], [`RepairCounters`].
+//! - [`walker`][]: [`Walker`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -92,8 +92,8 @@
 //! ```
 //!
 //! # Layout
-//! - [`config`]: [`Addr`], [`Instances`] (the farm string), [`ClusterConfig`].
-//! - [`shard`]: [`Sharding`]: murmur3, FNV-1, FNV-1a mod N, jump hash.
+//! - [`config`][]: [`Addr`], [`Instances`] (the farm string), [`ClusterConfig`].
+//! - [`shard`][]: [`Sharding`]: murmur3, FNV-1, FNV-1a mod N, jump hash.
 //! - `pool.rs`: the bounded pool, stale-connection retry, breaker.
 //! - `scripts.rs` and `write.lua`, `select.lua`, `states.lua`.
 //! - `cluster.rs`: [`Cluster`].
@@ -138,12 +138,14 @@ fn parse_scan(reply: &Value) -> Option<(u64, Vec<Bytes>)> {
         .parse()
         .ok()?;
     let mut keys: Vec<Bytes> = Vec::with_capacity(names.len());
+    let mut seen = std::collections::HashSet::with_capacity(names.len());
     for name in names {
         let name = scripts::bytes(name)?;
-        if let Some((last, key)) = name.split_last() {
-            if SUFFIXES.contains(last) && !keys.iter().any(|k| k[..] == *key) {
-                keys.push(Bytes::copy_from_slice(key));
-            }
+        if let Some((last, key)) = name.split_last()
+            && SUFFIXES.contains(last)
+            && seen.insert(key)
+        {
+            keys.push(Bytes::copy_from_slice(key));
         }
     }
     Some((cursor, keys))

@@ -186,12 +186,6 @@ impl Pool {
         }
     }
 
-    /// How many idle connections the pool holds.
-    #[cfg(test)]
-    pub(crate) fn idle_len(&self) -> usize {
-        self.idle.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
-
     fn error(&self, code: Code, message: &str) -> StoreError {
         StoreError::backend(code, format!("redis {}: {message}", self.addr))
     }
