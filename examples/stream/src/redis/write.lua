@@ -79,9 +79,33 @@ local function enforce_bound(k)
   end
 end
 
+-- The write when the key cannot outgrow its bound in this call: two
+-- commands. ZADD GT applies only a strictly higher score (or a new
+-- member), which is the rule within one set; the other set is checked
+-- first.
+local function write_unbounded(k, is_delete, score_str, s, m)
+  local target, other = k.add, k.rem
+  if is_delete then target, other = k.rem, k.add end
+  local o = redis.call("ZSCORE", other, m)
+  if o then
+    local cur = tonumber(o)
+    -- An insert must beat a tombstone strictly; a delete beats an add at
+    -- equal scores.
+    if s < cur or (s == cur and not is_delete) then return "0" end
+    redis.call("ZREM", other, m)
+    redis.call("ZADD", target, score_str, m)
+    return "1"
+  end
+  if redis.call("ZADD", target, "GT", "CH", score_str, m) == 1 then return "1" end
+  return "0"
+end
+
 local function write(k, is_delete, score_str, m)
   local s = tonumber(score_str)
   if at_or_below_watermark(k, s, m) then return "0" end
+  if k.n + k.left <= max_size then
+    return write_unbounded(k, is_delete, score_str, s, m)
+  end
   local added = redis.call("ZSCORE", k.add, m)
   local removed = false
   if not added then removed = redis.call("ZSCORE", k.rem, m) end
@@ -125,10 +149,22 @@ local function raise_watermark(k, score_str, m)
   return "1"
 end
 
+-- How many writes each key has in this call: while the key's count plus
+-- the writes it has left stays within the bound, no write can evict, and
+-- the count need not be kept.
+local pending = {}
+for i = 2, #ARGV, 4 do
+  local j = tonumber(ARGV[i])
+  if ARGV[i + 1] ~= "~" then pending[j] = (pending[j] or 0) + 1 end
+end
+
 local out = {}
 for i = 2, #ARGV, 4 do
-  local k = key_state(tonumber(ARGV[i]))
+  local j = tonumber(ARGV[i])
+  local k = key_state(j)
+  k.left = pending[j]
   local op, score_str, m = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
+  if op ~= "~" then pending[j] = pending[j] - 1 end
   if op == "~" then
     out[#out + 1] = raise_watermark(k, score_str, m)
   else
