@@ -17,7 +17,7 @@ use crate::redis::ConfigError;
 /// assert_eq!([1, 2, 3, 5].map(|n| q.of(n).unwrap()), [1, 2, 2, 3]);
 /// assert_eq!("2".parse::<Quorum>().unwrap().of(3), Ok(2));
 /// assert!("4".parse::<Quorum>().unwrap().of(3).is_err());
-/// assert!("0%".parse::<Quorum>().unwrap().of(3).is_err());
+/// assert!("0%".parse::<Quorum>().is_err());
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Quorum {

@@ -3,10 +3,10 @@
 //!
 //! A repair of some members of a key reads their states and the key's
 //! watermark from every replica ([`Replica::read_states`], atomic per
-//! replica), computes the winner by the core's rules ([`merge::winner`]:
+//! replica), computes the winner by the core's rules (`merge::winner`:
 //! the highest watermark, each member's highest state, deletes above
 //! inserts at equal scores), and sends every replica that differs the
-//! operations that bring it there ([`merge::plan`]). The winner is a
+//! operations that bring it there (`merge::plan`). The winner is a
 //! maximum, so it does not depend on the order of the replicas; it is
 //! correct for negative scores (there is no "0.0" starting point, unlike
 //! Roshi's) and ties; a replica whose read failed gets nothing (it would

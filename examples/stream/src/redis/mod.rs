@@ -36,7 +36,12 @@
 //! travel as text that parses back to the same `f64` (Lua prints numbers
 //! with 14 digits, so the script never prints one), and members are
 //! compared byte by byte in Lua (Lua's string order follows the server's
-//! locale). `select.lua` reads a cursor range exactly at any depth of
+//! locale). While a key cannot outgrow its bound within one call (its
+//! entries plus the writes it has left in the call fit), a write takes
+//! two commands: `ZSCORE` in the other set, then `ZADD … GT CH` (Redis
+//! 6.2 or later), which applies exactly the rule within one set; the
+//! exact count and eviction are kept only when the bound may be reached.
+//! `select.lua` reads a cursor range exactly at any depth of
 //! equal scores (ranks by `ZCOUNT` and a binary search), and `states.lua`
 //! reads member states and the watermark atomically, for repair.
 //! `tests/redis_store.rs` checks the scripts against the core with a
