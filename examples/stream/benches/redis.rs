@@ -143,6 +143,32 @@ fn redis_benchmark(server: &RedisServer) -> Option<f64> {
     Some(rate)
 }
 
+fn redis_cmd(rt: &tokio::runtime::Runtime, server: &RedisServer, args: &[&str]) -> String {
+    let client = redis::Client::open(server.url()).unwrap();
+    rt.block_on(async {
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let mut cmd = redis::cmd(args[0]);
+        for a in &args[1..] {
+            cmd.arg(*a);
+        }
+        let v: redis::Value = cmd.query_async(&mut conn).await.unwrap();
+        match v {
+            redis::Value::BulkString(b) => String::from_utf8_lossy(&b).into_owned(),
+            redis::Value::VerbatimString { text, .. } => text,
+            other => format!("{other:?}"),
+        }
+    })
+}
+
+/// `usec_per_call` of `EVALSHA` in an `INFO commandstats` reply.
+fn evalsha_usec_per_call(info: &str) -> Option<f64> {
+    let line = info.lines().find(|l| l.starts_with("cmdstat_evalsha:"))?;
+    let field = line
+        .split(',')
+        .find_map(|f| f.strip_prefix("usec_per_call="))?;
+    field.trim().parse().ok()
+}
+
 fn latency(
     c: &mut Criterion,
     rt: &tokio::runtime::Runtime,
@@ -249,11 +275,27 @@ fn main() {
         "{:<32} {:>14} {:>14} {:>8}",
         "workload", "kit req/s", "roshi (issue)", "ratio"
     );
+    let mut script_us = None;
     for (name, work, per_request, roshi) in rows {
+        let batch_100 = matches!(work, Work::Insert(100));
+        if batch_100 {
+            redis_cmd(&rt, &server, &["CONFIG", "RESETSTAT"]);
+        }
         let rate = throughput(&rt, &store, work) * per_request;
         println!(
             "{name:<32} {rate:>14.0} {roshi:>14.0} {:>8.2}",
             rate / roshi
+        );
+        if batch_100 {
+            script_us = evalsha_usec_per_call(&redis_cmd(&rt, &server, &["INFO", "commandstats"]));
+        }
+    }
+    if let Some(us) = script_us {
+        println!(
+            "{:<32} {:>14.2}   (Redis CPU per event in write.lua, batch 100, from INFO commandstats: {:.0} events/s per Redis core)",
+            "write script, µs per event",
+            us / 100.0,
+            1e8 / us
         );
     }
     match raw {
