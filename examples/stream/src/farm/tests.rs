@@ -538,3 +538,84 @@ async fn the_walker_repairs_every_key_and_skips_a_down_replica() {
         .is_err()
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_walker_resumes_from_its_checkpoint_and_clears_it() {
+    let (farm, _) = farm(
+        vec![Mem::new("a", 9), Mem::new("b", 9)],
+        opts(ReadStrategy::SendOneReadOne, RepairStrategy::NoRepairs),
+    );
+    farm.replicas()[0]
+        .apply(&[KeyOp::write("only-a", Kind::Insert, s(1.0), "x")])
+        .await
+        .unwrap();
+    farm.replicas()[1]
+        .apply(&[KeyOp::write("only-b", Kind::Insert, s(1.0), "y")])
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("checkpoint");
+    // A pass interrupted after replica 0: resume at replica 1, shard 0.
+    std::fs::write(
+        &path,
+        "stream-walker checkpoint\nreplica 1\nshard 0\ncursor 0\n",
+    )
+    .unwrap();
+    let options = WalkerOptions {
+        batch_size: 10,
+        keys_per_second: 10,
+        checkpoint: Some(path.clone()),
+        ..WalkerOptions::default()
+    };
+    let progress = farm
+        .walker(options.clone())
+        .unwrap()
+        .pass(&mut |_| {})
+        .await;
+    assert_eq!((progress.shards_done, progress.keys), (2, 1));
+    assert!(
+        farm.replicas()[0].set("only-b").state(b"y").is_some(),
+        "replica 1 walked"
+    );
+    assert!(
+        farm.replicas()[1].set("only-a").state(b"x").is_none(),
+        "replica 0 was done"
+    );
+    assert!(!path.exists(), "a finished pass clears the checkpoint");
+    // The next pass starts from the beginning.
+    farm.walker(options).unwrap().pass(&mut |_| {}).await;
+    assert!(farm.replicas()[1].set("only-a").state(b"x").is_some());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_replica_holds_at_most_max_in_flight_writes() {
+    let slow = Mem::new("slow", usize::MAX);
+    slow.delay_ms.store(1000, Ordering::SeqCst);
+    let mut options = opts(ReadStrategy::SendAllReadAll, RepairStrategy::NoRepairs);
+    options.max_in_flight = 2;
+    let (farm, _) = farm(
+        vec![Mem::new("a", usize::MAX), Mem::new("b", usize::MAX), slow],
+        options,
+    );
+    for i in 0..5 {
+        farm.apply(vec![op(Kind::Insert, f64::from(i), &format!("m{i}"))])
+            .await
+            .unwrap();
+    }
+    farm.settled().await;
+    let reached = farm.replicas()[2].set("k").len();
+    assert_eq!(
+        reached, 2,
+        "only the writes in flight reached the slow replica"
+    );
+    repair_brings_the_rest(&farm).await;
+}
+
+/// One repair of the whole key brings the slow replica every write.
+async fn repair_brings_the_rest(farm: &Farm<Mem>) {
+    let replicas: Vec<Arc<Mem>> = farm.replicas().to_vec();
+    let asks = vec![(Bytes::from("k"), Members::All)];
+    let outcome = repair::repair(&replicas, &asks, &NoRepairHooks).await;
+    assert_eq!(outcome.failed, 0);
+    assert_eq!(replicas[2].set("k").len(), 5);
+}
