@@ -101,7 +101,7 @@
 //! - [`shard`][]: [`Sharding`]: murmur3, FNV-1, FNV-1a mod N, jump hash.
 //! - `pool.rs`: the bounded pool, stale-connection retry, breaker.
 //! - `scripts.rs` and `write.lua`, `select.lua`, `states.lua`.
-//! - `cluster.rs`: [`Cluster`].
+//! - `cluster/`: [`Cluster`]; `commands.rs`, the per-shard script calls and the fan-out.
 
 use bytes::Bytes;
 use redis::Value;
