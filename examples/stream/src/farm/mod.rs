@@ -21,6 +21,10 @@
 //!   asks every replica only while a [`kit_ratelimit`] bucket of keys a
 //!   second has tokens, and it refills). A key that no replica could read
 //!   fails the select with `Unavailable`; it is never an empty answer.
+//!   As in Roshi, each replica answers its own page and the pages are
+//!   merged, so while replicas differ an offset page past the first can
+//!   miss members that only a deeper page of some replica holds (cursor
+//!   pages do not: each replica's page starts at the same position).
 //! - **Read repair** ([`repair`] module): members that differ between
 //!   replicas are queued (bounded; a full queue drops and counts), rate
 //!   limited with a refilling limit, and written to every replica that
