@@ -85,6 +85,40 @@ impl<C: Clock> RateLimiter<C> {
         }
     }
 
+    /// Takes `n` tokens at once if there are that many (all or none, so a
+    /// refusal wastes nothing); otherwise returns how long until there will
+    /// be. `n = 0` always succeeds; `n` above the burst size can never
+    /// succeed and returns `Duration::MAX`.
+    ///
+    /// ```
+    /// use kit_ratelimit::{Quota, RateLimiter};
+    /// use std::num::NonZeroU32;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)] async fn main() {
+    /// let limiter = RateLimiter::new(Quota::per_second(NonZeroU32::new(10).unwrap()));
+    /// assert!(limiter.check_n(7).is_ok());
+    /// assert!(limiter.check_n(4).is_err()); // 3 left: none taken
+    /// assert!(limiter.check_n(3).is_ok());
+    /// assert_eq!(limiter.check_n(11), Err(std::time::Duration::MAX));
+    /// # }
+    /// ```
+    pub fn check_n(&self, n: u32) -> Result<(), Duration> {
+        let Some(n) = std::num::NonZeroU32::new(n) else {
+            return Ok(());
+        };
+        match self.inner.gcra.check_n(n) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(not_until)) => {
+                let now = self.inner.gcra.clock().now();
+                Err(nonzero_wait(
+                    not_until.wait_time_from(now),
+                    &self.inner.quota,
+                ))
+            }
+            Err(_insufficient) => Err(Duration::MAX),
+        }
+    }
+
     /// The quota this limiter enforces.
     pub fn quota(&self) -> Quota {
         self.inner.quota
@@ -198,6 +232,21 @@ mod tests {
         clock.advance(Duration::from_millis(150));
         assert_eq!(limiter.check(), Ok(()));
         assert_eq!(limiter.check(), Err(Duration::from_millis(250)));
+    }
+
+    #[test]
+    fn check_n_takes_all_or_nothing_and_refills() {
+        let clock = FakeRelativeClock::default();
+        let quota = Quota::per_second(nz(10));
+        let limiter = RateLimiter::builder(quota).clock(clock.clone()).build();
+        assert_eq!(limiter.check_n(0), Ok(()));
+        assert_eq!(limiter.check_n(8), Ok(()));
+        assert!(limiter.check_n(3).is_err(), "2 left");
+        assert_eq!(limiter.check_n(2), Ok(()));
+        assert_eq!(limiter.check_n(1), Err(Duration::from_millis(100)));
+        clock.advance(Duration::from_millis(500));
+        assert_eq!(limiter.check_n(5), Ok(()), "refilled 5 in 500ms");
+        assert_eq!(limiter.check_n(11), Err(Duration::MAX));
     }
 
     #[test]

@@ -18,6 +18,13 @@
 //!   operation.
 //! - [`api`]: the transports: roshi-server's HTTP API, a REST API with live
 //!   updates, and a gRPC API with a streaming Subscribe.
+//! - `redis` (feature `redis`): the Redis store, one cluster of sharded
+//!   instances written by Lua scripts that apply the core's rules,
+//!   watermark included.
+//! - `farm` (feature `redis`): N Redis clusters written to a quorum, read
+//!   by strategy, with read repair and the walker (`stream-walker`); built
+//!   from roshi-server's flags by `farm::FarmConfig::connect`.
+//! - `registry` (feature `etcd`): registration in etcd through kit-sd.
 //! - `src/main.rs`: the `stream` binary, the README's main job.
 //!
 //! # Example
@@ -72,6 +79,8 @@
 //! | a malformed query string is a 500 | a 400 |
 //! | NaN/infinite scores are not checked | rejected |
 //! | needs Redis | embedded durable store; every acknowledged write survives `kill -9` |
+//! | farm repair depends on cluster order, skips negative scores, never walks tombstone-only keys | order-free, by the core's rules, every sorted set walked (feature `redis`) |
+//! | the repair rate limit never refills; an exhausted pool blocks forever; stale connections fail a request after a restart | kit-ratelimit's refilling limits; `ResourceExhausted` after a timeout; a dropped connection is replaced and the request retried (feature `redis`) |
 //!
 //! # Layout
 //! - [`crdt`][]: `score`, `state`, `set`, `select`.
@@ -79,8 +88,12 @@
 //! - [`wire`][]: `scan`, `reader`, `base64go`, `body`, `query`, `cursor`, `encode`.
 //! - [`service`][]: [`StreamService`](service::StreamService).
 //! - [`endpoints`][]: [`Endpoints`](endpoints::Endpoints).
+//! - `redis` (feature `redis`): `config`, `shard`, `pool`, `scripts` (+ `*.lua`), `cluster`.
+//! - `farm` (feature `redis`): `replica`, `options`, `config`, `write`, `read`, `merge`, `repair`, `walker`.
+//! - `registry` (feature `etcd`).
 //! - `src/bin/stream-crashtest.rs`: test-only writer that `tests/crash.rs` kills.
-//! - `benches/`: `engines` (redb against fjall), `footprint` (bytes per event).
+//! - `src/bin/stream-walker.rs` (feature `redis`): roshi-walker.
+//! - `benches/`: `engines` (redb against fjall), `footprint` (bytes per event), `redis` (the Redis store beside raw Redis).
 //! - `fuzz/`: cargo-fuzz targets for the body decoders, cursors and queries.
 
 #![forbid(unsafe_code)]
@@ -89,6 +102,12 @@
 pub mod api;
 pub mod crdt;
 pub mod endpoints;
+#[cfg(feature = "redis")]
+pub mod farm;
+#[cfg(feature = "redis")]
+pub mod redis;
+#[cfg(feature = "etcd")]
+pub mod registry;
 pub mod service;
 pub mod store;
 pub mod wire;

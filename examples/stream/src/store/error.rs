@@ -18,9 +18,31 @@ pub enum StoreError {
     /// The store was closed, or its writer stopped.
     #[error("store is closed")]
     Closed,
+    /// A remote backend (Redis) failed or refused the request; the code
+    /// says how: `Unavailable` (down, or its circuit breaker is open),
+    /// `DeadlineExceeded` (no reply in time), `ResourceExhausted` (no free
+    /// connection in time), `Internal` (it answered with an error).
+    #[error("{message}")]
+    Backend {
+        /// The canonical code the error maps to.
+        code: kit_endpoint::Code,
+        /// What failed, naming the instance.
+        message: std::sync::Arc<str>,
+    },
 }
 
 impl StoreError {
+    /// A [`StoreError::Backend`] error.
+    pub fn backend(
+        code: kit_endpoint::Code,
+        message: impl Into<std::sync::Arc<str>>,
+    ) -> StoreError {
+        StoreError::Backend {
+            code,
+            message: message.into(),
+        }
+    }
+
     /// Wraps an engine's error.
     pub fn engine(err: impl std::error::Error + Send + Sync + 'static) -> StoreError {
         StoreError::Engine(std::sync::Arc::new(err))
@@ -39,6 +61,7 @@ impl From<StoreError> for kit_endpoint::Error {
             StoreError::Engine(_) | StoreError::Closed => {
                 Error::from_source(Code::Unavailable, err)
             }
+            StoreError::Backend { code, message } => Error::new(code, message.to_string()),
         }
     }
 }

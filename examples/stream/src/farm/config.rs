@@ -1,0 +1,316 @@
+//! `FarmConfig`: roshi-server's Redis and farm flags, and the constructor
+//! that turns them into a [`Farm`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Farm, FarmOptions, NoRepairHooks, Quorum, ReadStrategy, RepairHooks, RepairStrategy};
+use crate::redis::{Cluster, ClusterConfig, ConfigError, Instances, Sharding};
+use crate::store::StoreError;
+
+/// roshi-server's Redis and farm flags, for a `clap` command to flatten
+/// (`#[command(flatten)]`), with Roshi's names and defaults. Pass the
+/// arguments through [`go_flags`] first to accept Go's single-dash form
+/// (`-redis.instances`).
+#[derive(Clone, Debug, clap::Args)]
+pub struct FarmConfig {
+    /// Redis instances: `;` between clusters, `,` between instances,
+    /// IPv6 in brackets (`[::1]:6379`).
+    #[arg(long = "redis.instances", env = "STREAM_REDIS_INSTANCES", value_parser = parse_instances)]
+    pub instances: Instances,
+    /// How keys are placed on a cluster's instances: murmur3, fnv, fnva
+    /// (Roshi's) or jump.
+    #[arg(long = "redis.hash", default_value = "murmur3", value_parser = parse_sharding)]
+    pub hash: Sharding,
+    /// Connections per Redis instance.
+    #[arg(long = "redis.mcpi", default_value_t = 10)]
+    pub mcpi: usize,
+    /// How long a request waits for a free connection before it fails.
+    #[arg(long = "redis.pool.timeout", default_value = "1s", value_parser = parse_go_duration)]
+    pub pool_timeout: Duration,
+    /// TCP connect timeout.
+    #[arg(long = "redis.connect.timeout", default_value = "3s", value_parser = parse_go_duration)]
+    pub connect_timeout: Duration,
+    /// Reply timeout.
+    #[arg(long = "redis.read.timeout", default_value = "3s", value_parser = parse_go_duration)]
+    pub read_timeout: Duration,
+    /// Accepted for compatibility; writes are bounded by the read timeout.
+    #[arg(long = "redis.write.timeout", default_value = "3s", value_parser = parse_go_duration)]
+    pub write_timeout: Duration,
+    /// Replicas that must accept a write: N, or P% rounded up.
+    #[arg(long = "farm.write.quorum", default_value = "51%", value_parser = parse_quorum)]
+    pub write_quorum: Quorum,
+    /// SendOneReadOne, SendAllReadAll, SendAllReadFirstLinger or
+    /// SendVarReadFirstLinger.
+    #[arg(long = "farm.read.strategy", default_value = "SendAllReadAll")]
+    pub read_strategy: String,
+    /// SendVarReadFirstLinger: keys a second that may be read from all.
+    #[arg(long = "farm.read.threshold.rate", default_value_t = 2000)]
+    pub read_threshold_rate: u32,
+    /// SendVarReadFirstLinger: how long one replica may take before the
+    /// others are asked too.
+    #[arg(long = "farm.read.threshold.latency", default_value = "50ms", value_parser = parse_go_duration)]
+    pub read_threshold_latency: Duration,
+    /// AllRepairs, NoRepairs or RateLimitedRepairs.
+    #[arg(long = "farm.repair.strategy", default_value = "RateLimitedRepairs")]
+    pub repair_strategy: String,
+    /// RateLimitedRepairs: key-members repaired a second.
+    #[arg(long = "farm.repair.max.keys.per.second", default_value_t = 1000)]
+    pub repair_keys_per_second: u32,
+    /// Repair requests that may wait; more are dropped and counted.
+    #[arg(long = "farm.repair.queue", default_value_t = 256)]
+    pub repair_queue: usize,
+    /// Writes one replica may have in flight before writes to it fail fast.
+    #[arg(long = "farm.max.in.flight", default_value_t = 1024)]
+    pub max_in_flight: usize,
+    /// Entries kept per key (adds and tombstones together).
+    #[arg(long = "max.size", default_value_t = crate::crdt::DEFAULT_MAX_SIZE)]
+    pub max_size: usize,
+}
+
+impl FarmConfig {
+    /// A configuration with Roshi's defaults for `instances`.
+    pub fn new(instances: Instances) -> FarmConfig {
+        let d = ClusterConfig::default();
+        FarmConfig {
+            instances,
+            hash: d.sharding,
+            mcpi: d.pool_size,
+            pool_timeout: d.pool_timeout,
+            connect_timeout: d.connect_timeout,
+            read_timeout: d.response_timeout,
+            write_timeout: d.response_timeout,
+            write_quorum: Quorum::default(),
+            read_strategy: "SendAllReadAll".into(),
+            read_threshold_rate: 2000,
+            read_threshold_latency: Duration::from_millis(50),
+            repair_strategy: "RateLimitedRepairs".into(),
+            repair_keys_per_second: 1000,
+            repair_queue: 256,
+            max_in_flight: 1024,
+            max_size: d.max_size,
+        }
+    }
+
+    /// Each cluster's settings.
+    pub fn cluster_config(&self) -> ClusterConfig {
+        ClusterConfig {
+            sharding: self.hash,
+            max_size: self.max_size,
+            pool_size: self.mcpi.max(1),
+            pool_timeout: self.pool_timeout,
+            connect_timeout: self.connect_timeout,
+            response_timeout: self.read_timeout,
+            ..ClusterConfig::default()
+        }
+    }
+
+    /// The farm's policies; fails on unknown strategy names or a quorum
+    /// out of range.
+    pub fn options(&self) -> Result<FarmOptions, ConfigError> {
+        let options = FarmOptions {
+            write_quorum: self.write_quorum,
+            read_strategy: ReadStrategy::parse(
+                &self.read_strategy,
+                self.read_threshold_rate,
+                self.read_threshold_latency,
+            )?,
+            repair_strategy: RepairStrategy::parse(
+                &self.repair_strategy,
+                self.repair_keys_per_second,
+            )?,
+            repair_queue: self.repair_queue,
+            max_in_flight: self.max_in_flight,
+        };
+        options.write_quorum.of(self.instances.clusters().len())?;
+        Ok(options)
+    }
+
+    /// The farm, with no repair hooks. Connects lazily: unreachable
+    /// instances fail only the requests that need them.
+    pub async fn connect(&self) -> Result<Farm<Cluster>, StoreError> {
+        self.connect_with_hooks(Arc::new(NoRepairHooks)).await
+    }
+
+    /// The farm, reporting repairs to `hooks`.
+    pub async fn connect_with_hooks(
+        &self,
+        hooks: Arc<dyn RepairHooks>,
+    ) -> Result<Farm<Cluster>, StoreError> {
+        let invalid = |e: ConfigError| StoreError::Invalid(e.to_string());
+        let options = self.options().map_err(invalid)?;
+        let config = self.cluster_config();
+        let clusters = self
+            .instances
+            .clusters()
+            .iter()
+            .enumerate()
+            .map(|(i, addrs)| Ok(Cluster::new(addrs, &config)?.with_name(format!("cluster {i}"))))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Farm::new(clusters, options, hooks).map_err(invalid)
+    }
+}
+
+fn parse_instances(s: &str) -> Result<Instances, ConfigError> {
+    s.parse()
+}
+
+fn parse_sharding(s: &str) -> Result<Sharding, String> {
+    s.parse()
+        .map_err(|e: crate::redis::shard::UnknownSharding| e.to_string())
+}
+
+fn parse_quorum(s: &str) -> Result<Quorum, ConfigError> {
+    s.parse()
+}
+
+/// Rewrites Go-style single-dash long flags (`-redis.instances x`,
+/// `-once`) into clap's double-dash form, leaving short flags (`-h`),
+/// `--` and values alone, so roshi-server's command lines work as they
+/// are.
+///
+/// ```
+/// let args = stream::farm::go_flags(["walker", "-once", "-batch.size=10", "--x", "-h", "-5"]);
+/// assert_eq!(args, ["walker", "--once", "--batch.size=10", "--x", "-h", "-5"]);
+/// ```
+pub fn go_flags<I, S>(args: I) -> Vec<String>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    args.into_iter()
+        .map(Into::into)
+        .map(|a| {
+            let long = a.len() > 2
+                && a.starts_with('-')
+                && !a.starts_with("--")
+                && a.as_bytes()[1].is_ascii_alphabetic();
+            if long { format!("-{a}") } else { a }
+        })
+        .collect()
+}
+
+/// A Go duration (`300ms`, `1.5s`, `2m30s`, `1h`, `10us`, `0`), as Roshi's
+/// flags take them.
+pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("invalid duration {s:?} (want e.g. 300ms, 1.5s, 2m30s)");
+    let t = s.trim();
+    if t == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let mut rest = t;
+    let mut total = 0f64;
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        let (num, tail) = rest.split_at(num_len);
+        let value: f64 = num.parse().map_err(|_| bad())?;
+        let unit_len = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(unit_len);
+        let secs = match unit {
+            "ns" => 1e-9,
+            "us" | "µs" | "μs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            _ => return Err(bad()),
+        };
+        total += value * secs;
+        rest = tail;
+    }
+    Duration::try_from_secs_f64(total).map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use proptest::prelude::*;
+
+    #[derive(Parser, Debug)]
+    struct Cmd {
+        #[command(flatten)]
+        farm: FarmConfig,
+    }
+
+    #[test]
+    fn roshi_flags_parse_with_defaults() {
+        let cmd = Cmd::try_parse_from(go_flags([
+            "stream",
+            "-redis.instances",
+            "a:1,b:2;[::1]:3",
+            "-farm.read.strategy",
+            "sendvarreadfirstlinger",
+            "-farm.read.threshold.latency=20ms",
+        ]))
+        .unwrap();
+        let c = cmd.farm;
+        assert_eq!(c.instances.clusters().len(), 2);
+        assert_eq!(c.mcpi, 10);
+        assert_eq!(c.write_quorum, Quorum::Percent(51.0));
+        assert_eq!(c.connect_timeout, Duration::from_secs(3));
+        let o = c.options().unwrap();
+        assert_eq!(
+            o.read_strategy,
+            ReadStrategy::SendVarReadFirstLinger {
+                rate: 2000,
+                latency: Duration::from_millis(20)
+            }
+        );
+        assert_eq!(
+            o.repair_strategy,
+            RepairStrategy::RateLimitedRepairs {
+                keys_per_second: 1000
+            }
+        );
+        assert_eq!(c.cluster_config().max_size, 10_000);
+    }
+
+    #[test]
+    fn bad_flags_are_errors() {
+        for args in [
+            vec!["s", "--redis.instances", "a:1;;b:2"],
+            vec!["s", "--redis.instances", "a:1", "--farm.write.quorum", "x"],
+            vec!["s", "--redis.instances", "a:1", "--redis.hash", "md5"],
+            vec!["s", "--redis.instances", "a:1", "--redis.read.timeout", "3"],
+        ] {
+            assert!(Cmd::try_parse_from(&args).is_err(), "{args:?}");
+        }
+        let cmd =
+            Cmd::try_parse_from(["s", "--redis.instances", "a:1", "--farm.write.quorum", "2"])
+                .unwrap();
+        assert!(cmd.farm.options().is_err(), "2 of 1 replicas");
+        let cmd =
+            Cmd::try_parse_from(["s", "--redis.instances", "a:1", "--farm.read.strategy", "x"])
+                .unwrap();
+        assert!(cmd.farm.options().is_err());
+    }
+
+    #[test]
+    fn go_durations() {
+        let d = |s| parse_go_duration(s);
+        assert_eq!(d("0"), Ok(Duration::ZERO));
+        assert_eq!(d("50ms"), Ok(Duration::from_millis(50)));
+        assert_eq!(d("1.5s"), Ok(Duration::from_millis(1500)));
+        assert_eq!(d("2m30s"), Ok(Duration::from_secs(150)));
+        assert_eq!(d("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(d("10µs"), Ok(Duration::from_micros(10)));
+        for bad in ["", "5", "s", "1x", "-1s", "1..2s", "ms1"] {
+            assert!(d(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn duration_garbage_never_panics(s in "\\PC{0,16}") {
+            let _ = parse_go_duration(&s);
+        }
+    }
+}

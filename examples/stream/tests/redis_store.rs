@@ -1,0 +1,382 @@
+//! The Redis store against real `redis-server`s: the Lua scripts match the
+//! core (a differential proptest), and the pool survives restarts, fails
+//! fast when exhausted, and trips its breaker.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use kit_endpoint::Code;
+use kit_testkit::RedisServer;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
+use stream::crdt::{Cursor, Event, Kind, Query, Score, Set};
+use stream::farm::{KeyOp, KeyStates, Members, Replica};
+use stream::redis::{Cluster, ClusterConfig, Instances};
+use stream::store::Store;
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn cluster(servers: &[&RedisServer], config: &ClusterConfig) -> Cluster {
+    let list: Vec<String> = servers
+        .iter()
+        .map(|s| format!("127.0.0.1:{}", s.port()))
+        .collect();
+    let instances: Instances = list.join(",").parse().unwrap();
+    Cluster::new(&instances.clusters()[0], config).unwrap()
+}
+
+async fn flush(servers: &[&RedisServer]) {
+    for s in servers {
+        let client = redis::Client::open(s.url()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let () = redis::cmd("FLUSHALL").query_async(&mut conn).await.unwrap();
+    }
+}
+
+fn score() -> impl Strategy<Value = Score> {
+    prop_oneof![
+        8 => (-2i8..=2).prop_map(|v| Score::new(f64::from(v) / 2.0).unwrap()),
+        1 => prop::sample::select(vec![1e300, -1e300, 5e-324, 0.1, 1.0 / 3.0, f64::MAX, f64::MIN]).prop_map(|v| Score::new(v).unwrap()),
+        1 => any::<f64>().prop_filter_map("finite", |v| Score::new(v).ok()),
+    ]
+}
+
+fn member() -> impl Strategy<Value = Bytes> {
+    // Short members that tie on prefixes, bytes above 0x7f and NULs, so the
+    // script's bytewise order is exercised where Lua's locale order differs.
+    prop::sample::select(vec![
+        &b""[..],
+        b"a",
+        b"ab",
+        b"b",
+        b"\x00",
+        b"\x00a",
+        b"\xff",
+        b"\xe9",
+        b"B",
+        b"a\x00",
+    ])
+    .prop_map(Bytes::from_static)
+}
+
+fn key_op() -> impl Strategy<Value = KeyOp> {
+    (
+        prop::sample::select(vec!["k1", "k2"]),
+        0u8..10,
+        score(),
+        member(),
+    )
+        .prop_map(|(k, kind, s, m)| match kind {
+            0..=4 => KeyOp::write(k, Kind::Insert, s, m),
+            5..=8 => KeyOp::write(k, Kind::Delete, s, m),
+            _ => KeyOp::watermark(k, s, m),
+        })
+}
+
+fn sorted(mut ks: KeyStates) -> KeyStates {
+    ks.states.sort();
+    ks
+}
+
+fn core_states(set: Option<&Set>) -> KeyStates {
+    let Some(set) = set else {
+        return KeyStates::default();
+    };
+    sorted(KeyStates {
+        watermark: set
+            .watermark()
+            .map(|(s, m)| (*s, Bytes::copy_from_slice(m))),
+        states: set
+            .entries()
+            .map(|(m, s)| (Bytes::copy_from_slice(m), s))
+            .collect(),
+    })
+}
+
+/// Random operation sequences (inserts, deletes, watermark raises; ties,
+/// negative and extreme scores; size bounds from 0 to 5) give the same
+/// per-operation results and the same states in Redis as in the core,
+/// however they are split into script calls; selects by offset and by
+/// cursor agree too.
+#[test]
+fn the_scripts_match_the_core() {
+    let (a, b) = (RedisServer::start().unwrap(), RedisServer::start().unwrap());
+    let servers = [&a, &b];
+    let rt = runtime();
+    // A fixed seed: the same 1,000 histories on every run.
+    let mut runner = TestRunner::new_with_rng(
+        Config {
+            cases: 1000,
+            ..Config::default()
+        },
+        TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+    );
+    let strategy = (
+        prop::collection::vec(key_op(), 0..30),
+        prop_oneof![Just(usize::MAX), 0usize..6],
+        1usize..6,
+        prop::collection::vec(
+            (
+                0usize..6,
+                0usize..6,
+                prop::option::of((score(), member())),
+                prop::option::of((score(), member())),
+            ),
+            3,
+        ),
+    );
+    runner
+        .run(&strategy, |(ops, max_size, split, queries)| {
+            rt.block_on(async {
+                flush(&servers).await;
+                let config = ClusterConfig {
+                    max_size,
+                    ..ClusterConfig::default()
+                };
+                let redis = cluster(&servers, &config);
+                let mut sets: std::collections::HashMap<Bytes, Set> = Default::default();
+                let want: Vec<bool> = ops
+                    .iter()
+                    .map(|op| {
+                        op.apply_to(
+                            sets.entry(op.key.clone())
+                                .or_insert_with(|| Set::with_max_size(max_size)),
+                        )
+                    })
+                    .collect();
+                let mut got = Vec::new();
+                for chunk in ops.chunks(split.max(1) * 7) {
+                    got.extend(
+                        redis
+                            .apply(chunk)
+                            .await
+                            .map_err(|e| TestCaseError::fail(e.to_string()))?,
+                    );
+                }
+                prop_assert_eq!(&got, &want, "per-op results, max_size {}", max_size);
+                let keys: Vec<Bytes> = ["k1", "k2", "k3"].into_iter().map(Bytes::from).collect();
+                let asks: Vec<(Bytes, Members)> =
+                    keys.iter().map(|k| (k.clone(), Members::All)).collect();
+                for ((key, _), states) in asks.iter().zip(redis.read_states(&asks).await) {
+                    let states = sorted(states.map_err(|e| TestCaseError::fail(e.to_string()))?);
+                    prop_assert_eq!(states, core_states(sets.get(key)), "key {:?}", key);
+                }
+                for (offset, limit, start, stop) in queries {
+                    let cursor = |c: Option<(Score, Bytes)>| c.map(|(s, m)| Cursor::at(s, m));
+                    for query in [
+                        Query::offset(offset, limit),
+                        Query::cursor(cursor(start.clone()), cursor(stop.clone()), limit),
+                    ] {
+                        let redis_got = redis
+                            .select(keys.clone(), query.clone())
+                            .await
+                            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                        for (key, entries) in redis_got {
+                            let want = sets.get(&key).map(|s| s.select(&query)).unwrap_or_default();
+                            prop_assert_eq!(entries, want, "{:?} on {:?}", query, key);
+                        }
+                    }
+                }
+                Ok(())
+            })
+        })
+        .unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn cursors_page_exactly_through_a_thousand_equal_scores() {
+    let server = RedisServer::start().unwrap();
+    let store = cluster(&[&server], &ClusterConfig::default());
+    let five = Score::new(5.0).unwrap();
+    let events: Vec<Event> = (0..1000u32)
+        .map(|i| Event::new("k", five, i.to_be_bytes().to_vec()))
+        .collect();
+    assert_eq!(store.insert(events).await.unwrap(), 1000);
+    let mut seen = Vec::new();
+    let mut start = None;
+    loop {
+        let page = store
+            .select(vec!["k".into()], Query::cursor(start.clone(), None, 7))
+            .await
+            .unwrap();
+        let entries = &page[0].1;
+        let Some(last) = entries.last() else { break };
+        start = Some(Cursor::at(last.score, last.member.clone()));
+        seen.extend(entries.iter().cloned());
+    }
+    assert_eq!(seen.len(), 1000);
+    let all = store
+        .select(vec!["k".into()], Query::offset(0, 2000))
+        .await
+        .unwrap();
+    assert_eq!(seen, all[0].1);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn scripts_are_reloaded_after_script_flush_and_restart() {
+    let mut server = RedisServer::start().unwrap();
+    let store = cluster(&[&server], &ClusterConfig::default());
+    let ev = |v: f64| vec![Event::new("k", Score::new(v).unwrap(), "m")];
+    assert_eq!(store.insert(ev(1.0)).await.unwrap(), 1);
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let () = redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(store.insert(ev(2.0)).await.unwrap(), 1, "NOSCRIPT reloads");
+    // After a restart (data and scripts gone, pooled connections stale),
+    // the very first request succeeds.
+    server.kill();
+    server.restart().unwrap();
+    assert_eq!(
+        store.insert(ev(3.0)).await.unwrap(),
+        1,
+        "no request fails on a stale connection"
+    );
+    let got = store
+        .select(vec!["k".into()], Query::offset(0, 9))
+        .await
+        .unwrap();
+    assert_eq!(got[0].1.len(), 1);
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn every_pooled_connection_is_replaced_after_a_restart() {
+    let mut server = RedisServer::start().unwrap();
+    let store = cluster(
+        &[&server],
+        &ClusterConfig {
+            pool_size: 4,
+            ..ClusterConfig::default()
+        },
+    );
+    // Four connections in the pool at once.
+    let reads = (0..4).map(|_| store.select(vec!["k".into()], Query::offset(0, 1)));
+    for r in futures_util::future::join_all(reads).await {
+        r.unwrap();
+    }
+    server.kill();
+    server.restart().unwrap();
+    for _ in 0..8 {
+        store
+            .select(vec!["k".into()], Query::offset(0, 1))
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exhausted_pool_fails_fast_with_resource_exhausted() {
+    let mut server = RedisServer::start().unwrap();
+    let config = ClusterConfig {
+        pool_size: 1,
+        pool_timeout: Duration::from_millis(100),
+        response_timeout: Duration::from_secs(2),
+        ..ClusterConfig::default()
+    };
+    let store = std::sync::Arc::new(cluster(&[&server], &config));
+    store
+        .select(vec!["k".into()], Query::offset(0, 1))
+        .await
+        .unwrap();
+    server.process().pause().unwrap();
+    // Two requests for the one connection: whichever gets it waits for the
+    // paused server until its reply timeout; the other fails fast.
+    let began = Instant::now();
+    let request = || {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let result = store.select(vec!["k".into()], Query::offset(0, 1)).await;
+            (
+                kit_endpoint::Error::from(result.unwrap_err()).code(),
+                began.elapsed(),
+            )
+        })
+    };
+    let (a, b) = (request(), request());
+    let (first, second) = (a.await.unwrap(), b.await.unwrap());
+    let (fast, slow) = if first.1 < second.1 {
+        (first, second)
+    } else {
+        (second, first)
+    };
+    assert_eq!(fast.0, Code::ResourceExhausted, "{fast:?}");
+    assert!(fast.1 < Duration::from_secs(1), "failed fast: {fast:?}");
+    assert_eq!(slow.0, Code::DeadlineExceeded, "{slow:?}");
+    server.process().resume().unwrap();
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn the_breaker_opens_on_a_dead_instance_and_errors_name_it() {
+    let mut server = RedisServer::start().unwrap();
+    let store = cluster(&[&server], &ClusterConfig::default());
+    server.kill();
+    let mut codes = Vec::new();
+    for _ in 0..6 {
+        let err = kit_endpoint::Error::from(
+            store
+                .select(vec!["k".into()], Query::offset(0, 1))
+                .await
+                .unwrap_err(),
+        );
+        assert!(
+            err.message()
+                .contains(&format!("127.0.0.1:{}", server.port())),
+            "{err}"
+        );
+        codes.push(err.code());
+    }
+    assert!(codes.iter().all(|c| *c == Code::Unavailable), "{codes:?}");
+    let err = kit_endpoint::Error::from(
+        store
+            .select(vec!["k".into()], Query::offset(0, 1))
+            .await
+            .unwrap_err(),
+    );
+    assert!(err.message().contains("circuit breaker is open"), "{err}");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn keys_spread_over_instances_and_scan_finds_tombstone_only_keys() {
+    let (a, b) = (RedisServer::start().unwrap(), RedisServer::start().unwrap());
+    let store = cluster(&[&a, &b], &ClusterConfig::default());
+    let one = Score::new(1.0).unwrap();
+    let events: Vec<Event> = (0..40)
+        .map(|i| Event::new(format!("key{i}"), one, "m"))
+        .collect();
+    assert_eq!(store.delete(events).await.unwrap(), 40);
+    let mut found = Vec::new();
+    for shard in 0..store.shards() {
+        let mut cursor = 0;
+        let mut shard_keys = 0;
+        loop {
+            let (next, keys) = store.scan(shard, cursor, 10).await.unwrap();
+            shard_keys += keys.len();
+            found.extend(keys);
+            cursor = next;
+            if cursor == 0 {
+                break;
+            }
+        }
+        assert!(
+            shard_keys > 5,
+            "murmur3 spreads keys: shard {shard} has {shard_keys}"
+        );
+    }
+    found.sort();
+    found.dedup();
+    assert_eq!(found.len(), 40);
+    assert_eq!(
+        store.instance_of(b"foo").port(),
+        [a.port(), b.port()][0xf6a5_c420 % 2]
+    );
+}
