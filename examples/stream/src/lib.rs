@@ -104,6 +104,7 @@ pub mod crdt;
 pub mod endpoints;
 #[cfg(feature = "redis")]
 pub mod farm;
+pub mod flags;
 #[cfg(feature = "redis")]
 pub mod redis;
 #[cfg(feature = "etcd")]

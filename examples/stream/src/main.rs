@@ -37,6 +37,7 @@ use opentelemetry_sdk::trace::SdkTracer;
 use prometheus_client::registry::Registry;
 use stream::api;
 use stream::endpoints::Endpoints;
+use stream::flags::{go_flags, parse_go_duration};
 use stream::service::StreamService;
 use stream::store::{EmbeddedStore, MemoryStore, Options, SharedStore};
 use stream::wire::Limits;
@@ -50,6 +51,10 @@ enum StoreKind {
     Embedded,
     /// In memory only: lost on exit.
     Memory,
+    /// A farm of Redis clusters (`-redis.instances`, `-farm.*`), as
+    /// roshi-server.
+    #[cfg(feature = "redis")]
+    Redis,
 }
 
 /// The stream event index: Roshi's API on an embedded durable store, plus
@@ -70,8 +75,21 @@ struct Flags {
     #[arg(long = "data.dir", default_value = "stream-data")]
     data_dir: PathBuf,
     /// The most entries kept per key; older ones are dropped, convergently.
+    #[cfg(not(feature = "redis"))]
     #[arg(long = "max.size", default_value_t = 10_000)]
     max_size: usize,
+    /// The Redis farm's flags (roshi-server's), and `-max.size`.
+    #[cfg(feature = "redis")]
+    #[command(flatten)]
+    farm: stream::farm::FarmConfig,
+    /// Register the HTTP address in etcd at these endpoints (comma-separated).
+    #[cfg(feature = "etcd")]
+    #[arg(long = "etcd.endpoints", value_delimiter = ',')]
+    etcd_endpoints: Vec<String>,
+    /// The address to register; the HTTP listen address when empty.
+    #[cfg(feature = "etcd")]
+    #[arg(long = "registry.address", default_value = "")]
+    registry_address: String,
     /// The most events in one insert or delete.
     #[arg(long = "max.events", default_value_t = 10_000)]
     max_events: usize,
@@ -82,10 +100,10 @@ struct Flags {
     #[arg(long = "max.body", default_value_t = 16 << 20)]
     max_body: usize,
     /// Every request gets at most this long (clients may ask for less).
-    #[arg(long = "request.timeout", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long = "request.timeout", default_value = "10s", value_parser = parse_go_duration)]
     request_timeout: Duration,
     /// How long in-flight requests get to finish on shutdown.
-    #[arg(long = "shutdown.drain", default_value = "10s", value_parser = parse_duration)]
+    #[arg(long = "shutdown.drain", default_value = "10s", value_parser = parse_go_duration)]
     drain: Duration,
     /// Requests a second each endpoint admits (bursts of the same size); 0 for no limit.
     #[arg(long = "rate.limit", default_value_t = 0)]
@@ -104,48 +122,48 @@ struct Flags {
     otlp_sample_ratio: f64,
 }
 
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    let (n, unit) = s.split_at(split);
-    let n: u64 = n.parse().map_err(|_| format!("invalid duration {s:?}"))?;
-    match unit {
-        "ms" => Ok(Duration::from_millis(n)),
-        "s" | "" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        _ => Err(format!("invalid duration unit in {s:?} (use ms, s or m)")),
+impl Flags {
+    fn max_size(&self) -> usize {
+        #[cfg(feature = "redis")]
+        return self.farm.max_size;
+        #[cfg(not(feature = "redis"))]
+        return self.max_size;
     }
 }
 
-/// Go's flag package takes `-name`; clap takes `--name`. Rewrites the first
-/// into the second so roshi-server's command lines work unchanged.
-fn go_style(args: impl IntoIterator<Item = String>) -> Vec<String> {
-    args.into_iter()
-        .enumerate()
-        .map(|(i, a)| {
-            let long = i > 0 && a.len() > 2 && a.starts_with('-') && !a.starts_with("--");
-            if long && !a[1..].starts_with(|c: char| c.is_ascii_digit()) {
-                format!("-{a}")
-            } else {
-                a
-            }
-        })
-        .collect()
-}
-
-fn open_store(flags: &Flags) -> Result<SharedStore, String> {
+/// The store the flags choose, and the farm when it is one (to let its
+/// background writes and repairs settle before exit).
+async fn open_store(flags: &Flags) -> Result<(SharedStore, Option<Settle>), String> {
     Ok(match flags.store {
-        StoreKind::Memory => SharedStore::new(MemoryStore::with_max_size(flags.max_size)),
+        StoreKind::Memory => (
+            SharedStore::new(MemoryStore::with_max_size(flags.max_size())),
+            None,
+        ),
         StoreKind::Embedded => {
             let options = Options {
-                max_size: flags.max_size,
+                max_size: flags.max_size(),
                 ..Options::default()
             };
             let store: EmbeddedStore = EmbeddedStore::open_with(&flags.data_dir, options)
                 .map_err(|e| format!("opening the store in {}: {e}", flags.data_dir.display()))?;
-            SharedStore::new(store)
+            (SharedStore::new(store), None)
+        }
+        #[cfg(feature = "redis")]
+        StoreKind::Redis => {
+            let farm = flags
+                .farm
+                .connect()
+                .await
+                .map_err(|e| format!("the Redis farm: {e}"))?;
+            (SharedStore::new(farm.clone()), Some(farm))
         }
     })
 }
+
+#[cfg(feature = "redis")]
+type Settle = stream::farm::Farm;
+#[cfg(not(feature = "redis"))]
+type Settle = std::convert::Infallible;
 
 /// Every endpoint's middleware, outermost first: RED metrics, a trace span
 /// (with a collector), a log line (errors always, successes sampled), the
@@ -263,7 +281,7 @@ async fn run(flags: Flags) -> Result<(), String> {
         max_keys: flags.max_keys,
         ..Limits::default()
     };
-    let store = open_store(&flags)?;
+    let (store, farm) = open_store(&flags).await?;
     let svc = StreamService::with_limits(store, limits.clone());
     let feed = api::feed::endpoint(svc.clone());
 
@@ -297,14 +315,30 @@ async fn run(flags: Flags) -> Result<(), String> {
     running.extend(listen("http", &flags.http_address, server.clone(), http).await?);
     running.extend(listen("grpc", &flags.grpc_address, server, grpc).await?);
 
+    #[cfg(feature = "etcd")]
+    let registration = register(&flags).await?;
+
     shutdown_signal().await;
     tracing::info!("shutting down");
+    #[cfg(feature = "etcd")]
+    if let Some(registration) = registration {
+        // Leave the registry first, so no new work is sent here.
+        if let Err(e) = registration.deregister().await {
+            tracing::warn!(error = %e, "deregistering from etcd");
+        }
+    }
     for r in &mut running {
         r.begin_shutdown();
     }
     for r in running {
         r.wait().await.map_err(|e| e.to_string())?;
     }
+    #[cfg(feature = "redis")]
+    if let Some(farm) = farm {
+        farm.settled().await;
+    }
+    #[cfg(not(feature = "redis"))]
+    let _ = farm;
     if let Some(telemetry) = telemetry {
         // Flushing blocks on the exporter, which needs the runtime.
         let flushed = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
@@ -313,6 +347,24 @@ async fn run(flags: Flags) -> Result<(), String> {
             .map_err(|e| e.to_string())?;
     }
     Ok(())
+}
+
+/// Registers this instance in etcd when `-etcd.endpoints` is given.
+#[cfg(feature = "etcd")]
+async fn register(flags: &Flags) -> Result<Option<kit_sd::Registration>, String> {
+    if flags.etcd_endpoints.is_empty() {
+        return Ok(None);
+    }
+    let address = if flags.registry_address.is_empty() {
+        flags.http_address.clone()
+    } else {
+        flags.registry_address.clone()
+    };
+    let config = stream::registry::RegistryConfig::new(flags.etcd_endpoints.clone(), address);
+    let registration = stream::registry::register(&config)
+        .await
+        .map_err(|e| format!("registering in etcd: {e}"))?;
+    Ok(Some(registration))
 }
 
 async fn shutdown_signal() {
@@ -329,7 +381,7 @@ async fn shutdown_signal() {
 #[tokio::main]
 #[allow(clippy::print_stderr)]
 async fn main() -> std::process::ExitCode {
-    let flags = Flags::parse_from(go_style(std::env::args()));
+    let flags = Flags::parse_from(go_flags(std::env::args()));
     match run(flags).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -48,10 +48,16 @@ struct Flags {
     checkpoint: Option<PathBuf>,
 }
 
+#[allow(clippy::print_stderr)]
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .init();
+    // logfmt lines on stderr (KIT_LOG, KIT_LOG_FORMAT), as the stream binary
+    let _logs = match kit_log::init() {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("stream-walker: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let flags = match Flags::try_parse_from(go_flags(std::env::args())) {
         Ok(f) => f,
         Err(e) => e.exit(),

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+pub use crate::flags::{go_flags, parse_go_duration};
+
 use super::{Farm, FarmOptions, NoRepairHooks, Quorum, ReadStrategy, RepairHooks, RepairStrategy};
 use crate::redis::{Cluster, ClusterConfig, ConfigError, Instances, Sharding};
 use crate::store::StoreError;
@@ -15,9 +17,10 @@ use crate::store::StoreError;
 #[derive(Clone, Debug, clap::Args)]
 pub struct FarmConfig {
     /// Redis instances: `;` between clusters, `,` between instances,
-    /// IPv6 in brackets (`[::1]:6379`).
+    /// IPv6 in brackets (`[::1]:6379`). Required to connect; optional to
+    /// parse, so a binary can offer the farm beside other stores.
     #[arg(long = "redis.instances", env = "STREAM_REDIS_INSTANCES", value_parser = parse_instances)]
-    pub instances: Instances,
+    pub instances: Option<Instances>,
     /// How keys are placed on a cluster's instances: murmur3, fnv, fnva
     /// (Roshi's) or jump.
     #[arg(long = "redis.hash", default_value = "murmur3", value_parser = parse_sharding)]
@@ -73,7 +76,7 @@ impl FarmConfig {
     pub fn new(instances: Instances) -> FarmConfig {
         let d = ClusterConfig::default();
         FarmConfig {
-            instances,
+            instances: Some(instances),
             hash: d.sharding,
             mcpi: d.pool_size,
             pool_timeout: d.pool_timeout,
@@ -122,8 +125,17 @@ impl FarmConfig {
             repair_queue: self.repair_queue,
             max_in_flight: self.max_in_flight,
         };
-        options.write_quorum.of(self.instances.clusters().len())?;
+        options
+            .write_quorum
+            .of(self.instances()?.clusters().len())?;
         Ok(options)
+    }
+
+    /// The instances, or an error saying that `-redis.instances` is missing.
+    pub fn instances(&self) -> Result<&Instances, ConfigError> {
+        self.instances
+            .as_ref()
+            .ok_or_else(|| ConfigError::Invalid("no Redis instances: give -redis.instances".into()))
     }
 
     /// The farm, with no repair hooks. Connects lazily: unreachable
@@ -141,7 +153,8 @@ impl FarmConfig {
         let options = self.options().map_err(invalid)?;
         let config = self.cluster_config();
         let clusters = self
-            .instances
+            .instances()
+            .map_err(invalid)?
             .clusters()
             .iter()
             .enumerate()
@@ -162,70 +175,6 @@ fn parse_sharding(s: &str) -> Result<Sharding, String> {
 
 fn parse_quorum(s: &str) -> Result<Quorum, ConfigError> {
     s.parse()
-}
-
-/// Rewrites Go-style single-dash long flags (`-redis.instances x`,
-/// `-once`) into clap's double-dash form, leaving short flags (`-h`),
-/// `--` and values alone, so roshi-server's command lines work as they
-/// are.
-///
-/// ```
-/// let args = stream::farm::go_flags(["walker", "-once", "-batch.size=10", "--x", "-h", "-5"]);
-/// assert_eq!(args, ["walker", "--once", "--batch.size=10", "--x", "-h", "-5"]);
-/// ```
-pub fn go_flags<I, S>(args: I) -> Vec<String>
-where
-    I: IntoIterator<Item = S>,
-    S: Into<String>,
-{
-    args.into_iter()
-        .map(Into::into)
-        .map(|a| {
-            let long = a.len() > 2
-                && a.starts_with('-')
-                && !a.starts_with("--")
-                && a.as_bytes()[1].is_ascii_alphabetic();
-            if long { format!("-{a}") } else { a }
-        })
-        .collect()
-}
-
-/// A Go duration (`300ms`, `1.5s`, `2m30s`, `1h`, `10us`, `0`), as Roshi's
-/// flags take them.
-pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
-    let bad = || format!("invalid duration {s:?} (want e.g. 300ms, 1.5s, 2m30s)");
-    let t = s.trim();
-    if t == "0" {
-        return Ok(Duration::ZERO);
-    }
-    let mut rest = t;
-    let mut total = 0f64;
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(bad)?;
-        let (num, tail) = rest.split_at(num_len);
-        let value: f64 = num.parse().map_err(|_| bad())?;
-        let unit_len = tail
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(tail.len());
-        let (unit, tail) = tail.split_at(unit_len);
-        let secs = match unit {
-            "ns" => 1e-9,
-            "us" | "µs" | "μs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(bad()),
-        };
-        total += value * secs;
-        rest = tail;
-    }
-    Duration::try_from_secs_f64(total).map_err(|_| bad())
 }
 
 #[cfg(test)]
@@ -252,7 +201,7 @@ mod tests {
         ]))
         .unwrap();
         let c = cmd.farm;
-        assert_eq!(c.instances.clusters().len(), 2);
+        assert_eq!(c.instances().unwrap().clusters().len(), 2);
         assert_eq!(c.mcpi, 10);
         assert_eq!(c.write_quorum, Quorum::Percent(51.0));
         assert_eq!(c.connect_timeout, Duration::from_secs(3));
