@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 
@@ -14,8 +15,31 @@ pub const MAX_BODY_BYTES: usize = 64 << 20;
 /// The bodies a scenario sends: never empty. Connection `i` sends body
 /// `i`, then `i + 1`, … (mod the count), so with several bodies every
 /// connection cycles through all of them and concurrent requests differ.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Bodies(Arc<[Bytes]>);
+///
+/// [Sequenced](Bodies::sequenced) bodies are templates instead: every
+/// `{seq}` in them becomes a number that no other request of the run gets,
+/// so each request can write something new (a store under test must not
+/// see the same write twice, which it would treat as a no-op).
+#[derive(Clone, Debug)]
+pub struct Bodies(Arc<[Bytes]>, Option<Arc<Sequence>>);
+
+/// The templates of sequenced bodies, split at `{seq}`, and the counter.
+#[derive(Debug)]
+pub(crate) struct Sequence {
+    parts: Vec<Vec<Bytes>>,
+    next: AtomicU64,
+}
+
+/// The placeholder sequenced bodies replace.
+pub(crate) const SEQ: &str = "{seq}";
+
+impl PartialEq for Bodies {
+    fn eq(&self, other: &Bodies) -> bool {
+        self.0 == other.0 && self.1.is_some() == other.1.is_some()
+    }
+}
+
+impl Eq for Bodies {}
 
 impl Default for Bodies {
     /// One empty body.
@@ -27,7 +51,39 @@ impl Default for Bodies {
 impl Bodies {
     /// A single body sent with every request.
     pub fn one(body: impl Into<Bytes>) -> Bodies {
-        Bodies(Arc::from([body.into()]))
+        Bodies(Arc::from([body.into()]), None)
+    }
+
+    /// These bodies, as templates: each `{seq}` in them is replaced, per
+    /// request, by the next number of a counter shared by every connection.
+    /// An error if no body has a `{seq}`.
+    pub fn sequenced(self) -> Result<Bodies, Error> {
+        let parts: Vec<Vec<Bytes>> = self
+            .0
+            .iter()
+            .map(|b| {
+                let text = String::from_utf8_lossy(b);
+                text.split(SEQ)
+                    .map(|p| Bytes::copy_from_slice(p.as_bytes()))
+                    .collect()
+            })
+            .collect();
+        if parts.iter().all(|p| p.len() < 2) {
+            return Err(Error::invalid(
+                "bodies",
+                "a sequenced body needs at least one {seq}",
+            ));
+        }
+        let seq = Sequence {
+            parts,
+            next: AtomicU64::new(0),
+        };
+        Ok(Bodies(self.0, Some(Arc::new(seq))))
+    }
+
+    /// Whether the bodies are templates (see [`sequenced`](Bodies::sequenced)).
+    pub fn is_sequenced(&self) -> bool {
+        self.1.is_some()
     }
 
     /// Several bodies to rotate through; an error if there are none or
@@ -44,16 +100,30 @@ impl Bodies {
                 format!("{total} bytes in all, over the {MAX_BODY_BYTES}-byte limit"),
             ));
         }
-        Ok(Bodies(bodies.into()))
+        Ok(Bodies(bodies.into(), None))
     }
 
-    /// The `i`-th body, counting round and round.
+    /// The `i`-th body, counting round and round; for sequenced bodies, the
+    /// template with the next sequence number in place of each `{seq}`.
     pub fn get(&self, i: usize) -> Bytes {
+        let index = i % self.0.len().max(1);
+        if let Some(seq) = &self.1
+            && let Some(parts) = seq.parts.get(index)
+        {
+            let n = seq.next.fetch_add(1, Ordering::Relaxed).to_string();
+            let mut out = Vec::with_capacity(
+                parts.iter().map(Bytes::len).sum::<usize>() + parts.len() * n.len(),
+            );
+            for (k, part) in parts.iter().enumerate() {
+                if k > 0 {
+                    out.extend_from_slice(n.as_bytes());
+                }
+                out.extend_from_slice(part);
+            }
+            return Bytes::from(out);
+        }
         // Never empty: every constructor holds at least one body.
-        self.0
-            .get(i % self.0.len().max(1))
-            .cloned()
-            .unwrap_or_default()
+        self.0.get(index).cloned().unwrap_or_default()
     }
 
     /// How many bodies there are.
@@ -197,5 +267,25 @@ mod tests {
         assert_eq!(Bodies::from_hex_lines_file(&hex).unwrap().len(), 2);
         assert!(Bodies::from_lines_file(&dir.join("missing")).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod sequence_tests {
+    use super::*;
+
+    #[test]
+    fn sequenced_bodies_never_repeat() {
+        let bodies = Bodies::rotate([
+            Bytes::from_static(b"[{seq},{seq}]"),
+            Bytes::from_static(b"x{seq}"),
+        ])
+        .unwrap()
+        .sequenced()
+        .unwrap();
+        assert!(bodies.is_sequenced());
+        let got: Vec<Bytes> = (0..4).map(|i| bodies.get(i)).collect();
+        assert_eq!(got, ["[0,0]", "x1", "[2,2]", "x3"].map(Bytes::from));
+        assert!(Bodies::one("no placeholder").sequenced().is_err());
     }
 }

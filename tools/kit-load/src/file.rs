@@ -246,6 +246,10 @@ pub struct HttpSpec {
     pub bodies_file: Option<String>,
     /// A file with one hex body per line.
     pub bodies_hex_file: Option<String>,
+    /// Treat the bodies as templates: each `{seq}` becomes a number no
+    /// other request of the run gets (kit-load's engine only).
+    #[serde(default)]
+    pub sequenced: bool,
 }
 
 /// A gRPC load.

@@ -166,6 +166,9 @@ impl ScenarioSpec {
                 let load = http.load(&url(&http.url)?)?;
                 match engine {
                     EngineSpec::KitLoad => Load::Http(load),
+                    EngineSpec::Wrk if http.sequenced => {
+                        return Err(bad("wrk cannot send sequenced bodies; use kit-load".into()));
+                    }
                     EngineSpec::Wrk => Load::Wrk(load),
                 }
             }
@@ -200,8 +203,11 @@ impl HttpSpec {
             })?;
             load = load.with_header(name, value)?;
         }
-        if let Some(bodies) = body_spec!(self).bodies()? {
-            load = load.with_bodies(bodies);
+        match (body_spec!(self).bodies()?, self.sequenced) {
+            (Some(bodies), true) => load = load.with_bodies(bodies.sequenced()?),
+            (Some(bodies), false) => load = load.with_bodies(bodies),
+            (None, true) => return Err(Error::invalid("sequenced", "needs a body with {seq}")),
+            (None, false) => {}
         }
         Ok(load)
     }
