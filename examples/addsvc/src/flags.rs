@@ -8,7 +8,9 @@ pub fn go_style(args: impl IntoIterator<Item = String>) -> Vec<String> {
         .enumerate()
         .map(|(i, arg)| {
             let long = i > 0 && arg.len() > 2 && arg.starts_with('-') && !arg.starts_with("--");
-            let number = arg[1..].starts_with(|c: char| c.is_ascii_digit());
+            let number = arg
+                .get(1..)
+                .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()));
             if long && !number {
                 format!("-{arg}")
             } else {
@@ -34,6 +36,9 @@ mod tests {
             "-h",
             "-5",
             "7",
+            "",
+            "-",
+            "é",
         ];
         assert_eq!(
             go_style(args.map(String::from)),
@@ -46,8 +51,19 @@ mod tests {
                 "y",
                 "-h",
                 "-5",
-                "7"
+                "7",
+                "",
+                "-",
+                "é"
             ]
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_arguments_are_rewritten_without_panic(args in proptest::collection::vec(".*", 0..8)) {
+            let out = go_style(args.clone());
+            proptest::prop_assert_eq!(out.len(), args.len());
+        }
     }
 }

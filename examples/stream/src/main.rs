@@ -18,6 +18,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
+
+/// mimalloc rather than glibc's malloc: allocation was a quarter of the
+/// CPU this server spends per request (measured with callgrind on a select).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::num::{NonZeroU32, NonZeroU64};
 use std::sync::Arc;
 
