@@ -12,6 +12,11 @@
 
 #![allow(clippy::print_stderr, clippy::unwrap_used, clippy::expect_used)]
 
+/// The same allocator as kit's example binaries, so a raw server and a kit
+/// service compare on equal terms.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use axum::Json;
 use axum::routing::post;
 use kit_endpoint::{Error, Request, endpoint_fn};
@@ -22,6 +27,9 @@ use kit_transport::http::{HttpServer, json};
 use kit_transport::serve::Server;
 use serde::{Deserialize, Serialize};
 use tonic::{Response, Status};
+
+/// What a select of one key with a few members looks like, in size.
+const FIXED_JSON: &str = r#"{"duration":"12.5µs","records":{"foo":[{"key":"Zm9v","score":1.99,"member":"YmF6"},{"key":"Zm9v","score":1.05,"member":"YmFy"}]}}"#;
 
 #[derive(Deserialize)]
 struct Sum {
@@ -92,10 +100,19 @@ async fn main() {
     match mode.as_str() {
         // axum's own server, as a user of raw axum would run it.
         "raw-axum" => {
-            let app = axum::Router::new().route(
-                "/sum",
-                post(|Json(s): Json<Sum>| async move { Json(V { v: s.a + s.b }) }),
-            );
+            // `/json`: a fixed JSON body, the stream benchmark's baseline.
+            let fixed = || async {
+                (
+                    [(http::header::CONTENT_TYPE, "application/json")],
+                    FIXED_JSON,
+                )
+            };
+            let app = axum::Router::new()
+                .route(
+                    "/sum",
+                    post(|Json(s): Json<Sum>| async move { Json(V { v: s.a + s.b }) }),
+                )
+                .route("/json", axum::routing::any(fixed));
             axum::serve(listener, app).await.expect("serve");
         }
         "raw-axum-kitserve" => {

@@ -138,7 +138,7 @@ fn encode_page((sel, limit): Page) -> Result<http::Response<Body>, Error> {
             out.push(',');
         }
         out.push_str("{\"score\":");
-        out.push_str(&wire::go_float(e.score.get()));
+        wire::write_go_float(&mut out, e.score.get());
         out.push_str(",\"member\":");
         b64(&mut out, &e.member);
         out.push('}');
@@ -169,7 +169,7 @@ fn encode_live(changes: Changes) -> Result<http::Response<Body>, Error> {
                 data.push(',');
             }
             data.push_str("{\"score\":");
-            data.push_str(&wire::go_float(e.score.get()));
+            wire::write_go_float(&mut data, e.score.get());
             data.push_str(",\"member\":");
             b64(&mut data, &e.member);
             data.push('}');

@@ -120,7 +120,7 @@ fn element(out: &mut String, key64: &str, score: f64, member: &[u8]) {
     out.push_str("{\"key\":\"");
     out.push_str(key64);
     out.push_str("\",\"score\":");
-    out.push_str(&go_float(score));
+    write_go_float(out, score);
     out.push_str(",\"member\":\"");
     STANDARD.encode_string(member, out);
     out.push_str("\"}");
@@ -139,17 +139,31 @@ fn element(out: &mut String, key64: &str, score: f64, member: &[u8]) {
 /// assert_eq!(go_float(-5.0), "-5");
 /// ```
 pub fn go_float(v: f64) -> String {
+    let mut out = String::new();
+    write_go_float(&mut out, v);
+    out
+}
+
+/// [`go_float`], appended to `out` without an intermediate string in the
+/// common case (scores are normally timestamps, in fixed notation).
+pub fn write_go_float(out: &mut String, v: f64) {
+    use std::fmt::Write as _;
     let abs = v.abs();
     if abs == 0.0 || (1e-6..1e21).contains(&abs) {
         // Rust's Display is the shortest round-trip form, never exponential.
-        return format!("{v}");
+        let _ = write!(out, "{v}");
+        return;
     }
     // `{:e}` is the shortest round-trip mantissa with a bare exponent: "1.5e-7".
     let text = format!("{v:e}");
     match text.split_once('e') {
-        Some((mantissa, exp)) if exp.starts_with('-') => format!("{mantissa}e{exp}"),
-        Some((mantissa, exp)) => format!("{mantissa}e+{exp}"),
-        None => text,
+        Some((mantissa, exp)) if exp.starts_with('-') => {
+            let _ = write!(out, "{mantissa}e{exp}");
+        }
+        Some((mantissa, exp)) => {
+            let _ = write!(out, "{mantissa}e+{exp}");
+        }
+        None => out.push_str(&text),
     }
 }
 

@@ -49,7 +49,7 @@ pub use body::{decode_events, decode_keys};
 pub use cursor::{format_cursor, parse_cursor};
 pub use encode::{
     encode_coalesced, encode_deleted, encode_error, encode_inserted, encode_selected, go_duration,
-    go_float, go_string, status_text,
+    go_float, go_string, status_text, write_go_float,
 };
 pub use query::{QueryPairs, SelectParams, parse_query, parse_select_query};
 
