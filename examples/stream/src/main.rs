@@ -307,12 +307,15 @@ async fn run(flags: Flags) -> Result<(), String> {
     let server = Server::new()
         .readiness(readiness.clone())
         .drain_timeout(flags.drain);
-    let options = ServerOptions::new()
-        .body_limit(flags.max_body)
-        .propagator(TracePropagator::new());
+    // Trace context is read from requests only when traces are exported.
+    let mut options = ServerOptions::new().body_limit(flags.max_body);
+    let mut grpc_options = GrpcServerOptions::new();
+    if telemetry.is_some() {
+        options = options.propagator(TracePropagator::new());
+        grpc_options = grpc_options.propagator(TracePropagator::new());
+    }
     let http = api::http_app(&endpoints, feed.clone(), limits, options, readiness.clone())
         .route("/metrics", kit_metrics::axum::handler(Arc::new(registry)));
-    let grpc_options = GrpcServerOptions::new().propagator(TracePropagator::new());
     let grpc =
         api::grpc_app(&endpoints, feed, grpc_options, readiness).map_err(|e| e.to_string())?;
 

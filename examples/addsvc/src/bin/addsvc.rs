@@ -147,8 +147,13 @@ async fn main() -> std::io::Result<()> {
         .drain_timeout(flags.drain);
     let debug = health::http_routes(readiness.clone())
         .route("/metrics", kit_metrics::axum::handler(Arc::new(registry)));
-    let http_options = ServerOptions::new().propagator(TracePropagator::new());
-    let grpc_options = GrpcServerOptions::new().propagator(TracePropagator::new());
+    // Trace context is read from requests only when traces are exported.
+    let mut http_options = ServerOptions::new();
+    let mut grpc_options = GrpcServerOptions::new();
+    if telemetry.is_some() {
+        http_options = http_options.propagator(TracePropagator::new());
+        grpc_options = grpc_options.propagator(TracePropagator::new());
+    }
     let grpc_routes =
         tonic::service::Routes::new(grpc::AddServer::new(&set, grpc_options).into_service())
             .add_service(health::grpc_service(readiness.clone(), &["pb.Add"]))
