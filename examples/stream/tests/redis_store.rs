@@ -256,10 +256,11 @@ async fn every_pooled_connection_is_replaced_after_a_restart() {
         &[&server],
         &ClusterConfig {
             pool_size: 4,
+            pipeline_depth: 1,
             ..ClusterConfig::default()
         },
     );
-    // Four connections in the pool at once.
+    // Four connections in the pool at once (one request each).
     let reads = (0..4).map(|_| store.select(vec!["k".into()], Query::offset(0, 1)));
     for r in futures_util::future::join_all(reads).await {
         r.unwrap();
@@ -279,6 +280,7 @@ async fn an_exhausted_pool_fails_fast_with_resource_exhausted() {
     let mut server = RedisServer::start().unwrap();
     let config = ClusterConfig {
         pool_size: 1,
+        pipeline_depth: 1,
         pool_timeout: Duration::from_millis(100),
         response_timeout: Duration::from_secs(2),
         ..ClusterConfig::default()
@@ -289,7 +291,7 @@ async fn an_exhausted_pool_fails_fast_with_resource_exhausted() {
         .await
         .unwrap();
     server.process().pause().unwrap();
-    // Two requests for the one connection: whichever gets it waits for the
+    // Two requests for room for one: whichever gets it waits for the
     // paused server until its reply timeout; the other fails fast.
     let began = Instant::now();
     let request = || {
@@ -379,4 +381,127 @@ async fn keys_spread_over_instances_and_scan_finds_tombstone_only_keys() {
         store.instance_of(b"foo").port(),
         [a.port(), b.port()][0xf6a5_c420 % 2]
     );
+}
+
+/// `EVALSHA` calls the server has run so far.
+async fn evalsha_calls(server: &RedisServer) -> u64 {
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let info: String = redis::cmd("INFO")
+        .arg("commandstats")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix("cmdstat_evalsha:calls="))
+        .and_then(|rest| rest.split(',').next())
+        .map_or(0, |n| n.parse().unwrap())
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn concurrent_writes_share_script_calls_and_each_gets_its_own_answer() {
+    let server = RedisServer::start().unwrap();
+    let store = std::sync::Arc::new(cluster(&[&server], &ClusterConfig::default()));
+    let at = |s: f64| Score::new(s).unwrap();
+    // Loads the scripts, and one write each later request repeats.
+    store
+        .insert(vec![Event::new("k0", at(1.0), "old")])
+        .await
+        .unwrap();
+    let before = evalsha_calls(&server).await;
+    // 64 requests at once: request i inserts its own member, and every
+    // fourth also repeats the earlier write (a no-op) and deletes a member
+    // of the request before it at a higher score (which applies).
+    let requests: Vec<_> = (0..64u32)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let key = format!("k{}", i % 4);
+                let mut events = vec![Event::new(key.clone(), at(f64::from(i)), format!("m{i}"))];
+                let inserted = if i % 4 == 0 {
+                    events.push(Event::new("k0", at(1.0), "old"));
+                    store.insert(events).await
+                } else {
+                    store.insert(events).await
+                };
+                let deleted = if i % 4 == 0 && i > 0 {
+                    let prev = i - 1;
+                    store
+                        .delete(vec![Event::new(
+                            format!("k{}", prev % 4),
+                            at(1e6),
+                            format!("m{prev}"),
+                        )])
+                        .await
+                } else {
+                    Ok(0)
+                };
+                (inserted.unwrap(), deleted.unwrap())
+            })
+        })
+        .collect();
+    for (i, r) in futures_util::future::join_all(requests)
+        .await
+        .into_iter()
+        .enumerate()
+    {
+        let (inserted, deleted) = r.unwrap();
+        assert_eq!(inserted, 1, "request {i}: only its own member is new");
+        assert_eq!(deleted, usize::from(i % 4 == 0 && i > 0), "request {i}");
+    }
+    let calls = evalsha_calls(&server).await - before;
+    assert!(
+        calls < 32,
+        "{calls} script calls for 64 + 15 concurrent writes: not coalesced"
+    );
+    // What the store holds is what the requests did, in any order.
+    let keys: Vec<Bytes> = (0..4).map(|k| Bytes::from(format!("k{k}"))).collect();
+    let got = store.select(keys, Query::offset(0, 100)).await.unwrap();
+    for (k, entries) in got {
+        let k: u32 = std::str::from_utf8(&k[1..]).unwrap().parse().unwrap();
+        let mut want: Vec<String> = (0..64u32)
+            .filter(|i| i % 4 == k && !(i % 4 == 3 && i + 1 < 64))
+            .map(|i| format!("m{i}"))
+            .collect();
+        if k == 0 {
+            want.push("old".into());
+        }
+        let mut have: Vec<String> = entries
+            .iter()
+            .map(|e| String::from_utf8(e.member.to_vec()).unwrap())
+            .collect();
+        want.sort();
+        have.sort();
+        assert_eq!(have, want, "key k{k}");
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn a_write_whose_requester_goes_away_fails_nobody_else() {
+    let server = RedisServer::start().unwrap();
+    let store = cluster(&[&server], &ClusterConfig::default());
+    let at = |s: f64| Score::new(s).unwrap();
+    store
+        .insert(vec![Event::new("k", at(0.0), "first")])
+        .await
+        .unwrap();
+    // The first write queued, then eight behind it, so all nine share a
+    // round; then the first requester goes away.
+    let mut gone = Box::pin(store.insert(vec![Event::new("k", at(1.0), "gone")]));
+    assert!(futures_util::poll!(gone.as_mut()).is_pending());
+    let mut others: Vec<_> = (0..8u32)
+        .map(|i| Box::pin(store.insert(vec![Event::new("k", at(2.0), format!("m{i}"))])))
+        .collect();
+    for o in &mut others {
+        assert!(futures_util::poll!(o.as_mut()).is_pending());
+    }
+    drop(gone);
+    for o in others {
+        assert_eq!(o.await.unwrap(), 1);
+    }
+    let got = store
+        .select(vec!["k".into()], Query::offset(0, 20))
+        .await
+        .unwrap();
+    assert!(got[0].1.len() >= 9, "{:?}", got[0].1);
 }

@@ -28,7 +28,10 @@ pub struct FarmConfig {
     /// Connections per Redis instance.
     #[arg(long = "redis.mcpi", default_value_t = 10)]
     pub mcpi: usize,
-    /// How long a request waits for a free connection before it fails.
+    /// Requests one connection carries at once (pipelined).
+    #[arg(long = "redis.pipeline.depth", default_value_t = 16)]
+    pub pipeline_depth: usize,
+    /// How long a request waits for room before it fails.
     #[arg(long = "redis.pool.timeout", default_value = "1s", value_parser = parse_go_duration)]
     pub pool_timeout: Duration,
     /// TCP connect timeout.
@@ -79,6 +82,7 @@ impl FarmConfig {
             instances: Some(instances),
             hash: d.sharding,
             mcpi: d.pool_size,
+            pipeline_depth: d.pipeline_depth,
             pool_timeout: d.pool_timeout,
             connect_timeout: d.connect_timeout,
             read_timeout: d.response_timeout,
@@ -101,6 +105,7 @@ impl FarmConfig {
             sharding: self.hash,
             max_size: self.max_size,
             pool_size: self.mcpi.max(1),
+            pipeline_depth: self.pipeline_depth.max(1),
             pool_timeout: self.pool_timeout,
             connect_timeout: self.connect_timeout,
             response_timeout: self.read_timeout,

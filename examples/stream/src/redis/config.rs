@@ -206,7 +206,10 @@ pub struct ClusterConfig {
     pub max_size: usize,
     /// Connections per instance (`-redis.mcpi`).
     pub pool_size: usize,
-    /// How long a request waits for a free connection before it fails with
+    /// Requests one connection carries at once (`-redis.pipeline.depth`):
+    /// at most `pool_size × pipeline_depth` are in flight per instance.
+    pub pipeline_depth: usize,
+    /// How long a request waits for room before it fails with
     /// `ResourceExhausted`.
     pub pool_timeout: Duration,
     /// How long to wait for a TCP connection (`-redis.connect.timeout`).
@@ -220,13 +223,15 @@ pub struct ClusterConfig {
 
 impl Default for ClusterConfig {
     /// Roshi's defaults (3 s timeouts, 10 connections per instance, max
-    /// size 10,000), a 1 s wait for a connection, and a breaker that opens
+    /// size 10,000), 16 requests in flight per connection, a 1 s wait for
+    /// room, and a breaker that opens
     /// after 5 failures in a row for 1 s (doubling up to 30 s).
     fn default() -> ClusterConfig {
         ClusterConfig {
             sharding: Sharding::Murmur3,
             max_size: DEFAULT_MAX_SIZE,
             pool_size: 10,
+            pipeline_depth: 16,
             pool_timeout: Duration::from_secs(1),
             connect_timeout: Duration::from_secs(3),
             response_timeout: Duration::from_secs(3),

@@ -50,12 +50,18 @@
 //! Scripts are sent by SHA (`EVALSHA`), loaded with `SCRIPT LOAD` by the
 //! first request that meets `NOSCRIPT` (after a restart too), up to
 //! 128 operations per call, one pipeline per instance per request, and the
-//! instances of a request in parallel.
+//! instances of a request in parallel. Writes of concurrent requests to one
+//! instance are sent together (`cluster/coalesce.rs`): whatever arrives
+//! while a write is in flight goes in the next pipeline, so a write-heavy
+//! load of small batches costs Redis far fewer script calls.
 //!
 //! # Connections
 //!
-//! Each instance has a bounded pool with a circuit breaker (see `pool.rs`):
-//! an exhausted pool fails with `ResourceExhausted` after
+//! Each instance has a bounded pool of shared, pipelined connections with
+//! a circuit breaker (see `pool.rs`): at most
+//! [`ClusterConfig::pool_size`] connections carrying at most
+//! [`ClusterConfig::pipeline_depth`] requests each; a request that finds
+//! no room fails with `ResourceExhausted` after
 //! [`ClusterConfig::pool_timeout`] instead of blocking forever; a
 //! connection found dead after a restart is replaced and the request
 //! retried once (every command here is idempotent), so no request fails on
@@ -99,9 +105,10 @@
 //! # Layout
 //! - [`config`][]: [`Addr`], [`Instances`] (the farm string), [`ClusterConfig`].
 //! - [`shard`][]: [`Sharding`]: murmur3, FNV-1, FNV-1a mod N, jump hash.
-//! - `pool.rs`: the bounded pool, stale-connection retry, breaker.
+//! - `pool.rs`: the bounded pool of shared connections, stale-connection retry, breaker.
 //! - `scripts.rs` and `write.lua`, `select.lua`, `states.lua`.
-//! - `cluster/`: [`Cluster`]; `commands.rs`, the per-shard script calls and the fan-out.
+//! - `cluster/`: [`Cluster`]; `commands.rs`, the per-shard reads and the fan-out;
+//!   `coalesce.rs`, the per-instance write queue.
 
 use bytes::Bytes;
 use redis::Value;

@@ -1,68 +1,17 @@
 //! The commands of one shard: script calls and pipelines, and the fan-out
 //! of a request over the shards.
 
-use std::collections::HashMap;
-
 use bytes::Bytes;
 use futures_util::future::join_all;
 use redis::{Pipeline, Value};
 
-use super::super::scripts::{self, SELECT, STATES, WRITE, format_score};
-use super::{Cluster, KEYS_PER_CALL, OPS_PER_CALL};
-use crate::crdt::{Entry, Kind, Query, Range};
-use crate::farm::{KeyOp, KeyStates, Members, Op};
+use super::super::scripts::{self, SELECT, STATES, format_score};
+use super::{Cluster, KEYS_PER_CALL};
+use crate::crdt::{Entry, Query, Range};
+use crate::farm::{KeyStates, Members};
 use crate::store::StoreError;
 
 impl Cluster {
-    /// Applies ops on one shard: script calls of up to [`OPS_PER_CALL`]
-    /// ops, pipelined.
-    pub(super) async fn apply_shard(
-        &self,
-        shard: usize,
-        ops: &[&KeyOp],
-    ) -> Result<Vec<bool>, StoreError> {
-        let mut pipe = Pipeline::with_capacity(ops.len().div_ceil(OPS_PER_CALL));
-        pipe.ignore_errors();
-        for chunk in ops.chunks(OPS_PER_CALL) {
-            let mut index: HashMap<&[u8], usize> = HashMap::new();
-            let mut keys: Vec<&[u8]> = Vec::new();
-            for op in chunk {
-                index.entry(&op.key[..]).or_insert_with(|| {
-                    keys.push(&op.key);
-                    keys.len()
-                });
-            }
-            let mut cmd = WRITE.invoke(keys.iter().copied());
-            cmd.arg(self.max_size);
-            for op in chunk {
-                cmd.arg(index[&op.key[..]]);
-                match &op.op {
-                    Op::Write { member, state } => {
-                        let kind = if state.kind == Kind::Insert { "+" } else { "-" };
-                        cmd.arg(kind)
-                            .arg(format_score(state.score))
-                            .arg(&member[..]);
-                    }
-                    Op::Watermark { score, member } => {
-                        cmd.arg("~").arg(format_score(*score)).arg(&member[..]);
-                    }
-                }
-            }
-            pipe.add_command(cmd);
-        }
-        let values = scripts::run(&self.pools[shard], &pipe).await?;
-        let mut applied = Vec::with_capacity(ops.len());
-        for (v, chunk) in values.iter().zip(ops.chunks(OPS_PER_CALL)) {
-            match scripts::bytes(v) {
-                Some(flags) if flags.len() == chunk.len() => {
-                    applied.extend(flags.iter().map(|&f| f == b'1'));
-                }
-                _ => return Err(scripts::corrupt("the write script", v)),
-            }
-        }
-        Ok(applied)
-    }
-
     /// Reads one shard's keys.
     pub(super) async fn select_shard(
         &self,

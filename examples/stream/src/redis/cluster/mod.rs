@@ -1,6 +1,8 @@
 //! `Cluster`: keys sharded over Redis instances; one replica of a farm,
 //! and a [`Store`] on its own.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use kit_circuitbreaker::Breaker;
 use redis::Pipeline;
@@ -13,8 +15,10 @@ use crate::crdt::{Entry, Event, Kind, Query};
 use crate::farm::{KeyOp, KeyStates, Members, Replica};
 use crate::store::{KeyEntries, Store, StoreError, validate};
 
+mod coalesce;
 mod commands;
 
+use coalesce::Coalescer;
 use commands::per_shard;
 
 /// The most operations one script call carries: Redis runs a script to
@@ -29,7 +33,9 @@ const KEYS_PER_CALL: usize = 64;
 /// the core's rules. See the [module docs](super).
 pub struct Cluster {
     name: String,
-    pools: Vec<Pool>,
+    pools: Vec<Arc<Pool>>,
+    /// Each instance's write queue, in instance order.
+    writers: Vec<Arc<Coalescer>>,
     sharding: Sharding,
     max_size: usize,
 }
@@ -55,12 +61,17 @@ impl Cluster {
         }
         let pools = instances
             .iter()
-            .map(|a| Pool::new(a.clone(), config))
+            .map(|a| Pool::new(a.clone(), config).map(Arc::new))
             .collect::<Result<Vec<_>, _>>()?;
+        let writers = pools
+            .iter()
+            .map(|p| Arc::new(Coalescer::new(p.clone(), config.max_size)))
+            .collect();
         let list: Vec<String> = instances.iter().map(Addr::to_string).collect();
         Ok(Cluster {
             name: list.join(","),
             pools,
+            writers,
             sharding: config.sharding,
             max_size: config.max_size,
         })
@@ -106,7 +117,10 @@ impl Replica for Cluster {
             self,
             ops,
             |op| &op.key,
-            |shard, batch| async move { self.apply_shard(shard, &batch).await },
+            |shard, batch| async move {
+                let ops = batch.into_iter().cloned().collect();
+                self.writers[shard].apply(ops).await
+            },
         )
         .await
         .into_iter()
