@@ -154,7 +154,12 @@ async fn main() {
         }
         // tonic's own server, as a user of raw tonic would run it.
         "raw-tonic" => {
-            let incoming = tonic::transport::server::TcpIncoming::from(listener);
+            // TCP_NODELAY, as tonic's own `serve(addr)` sets by default (and
+            // kit's runner sets): `serve_with_incoming` leaves a listener's
+            // sockets as they are, which on Linux means Nagle's algorithm,
+            // a different (and on loopback, cheaper) way to send.
+            let incoming =
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
             tonic::transport::Server::builder()
                 .add_service(EchoServer::new(RawEcho))
                 .serve_with_incoming(incoming)
@@ -180,7 +185,8 @@ async fn main() {
                 }));
             let id: fn(EchoRequest) -> Result<EchoRequest, Error> = Ok;
             let out: fn(EchoReply) -> Result<EchoReply, Error> = Ok;
-            let incoming = tonic::transport::server::TcpIncoming::from(listener);
+            let incoming =
+                tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
             tonic::transport::Server::builder()
                 .add_service(EchoServer::new(KitEcho(GrpcServer::new(ep, id, out))))
                 .serve_with_incoming(incoming)
