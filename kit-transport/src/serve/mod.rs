@@ -13,7 +13,7 @@
 //! grpc-go do: a small HTTP/2 frame goes out at once instead of waiting
 //! for the peer's acknowledgement. Under pipelined load on loopback,
 //! Nagle's algorithm would batch more per packet and cost less CPU (about
-//! 15 % more gRPC requests per second in `scripts/bench-transport`), at the
+//! 15–30 % more gRPC requests per second in our loopback runs), at the
 //! price of latency on a quiet connection; kit chooses latency.
 //!
 //! # Shutdown
