@@ -109,6 +109,7 @@ impl Coalescer {
 
     /// Sends rounds until nothing waits.
     async fn drain(self: Arc<Self>) {
+        let _guard = RoundGuard(&self);
         loop {
             let round = {
                 let mut queue = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -124,6 +125,7 @@ impl Coalescer {
                     .count();
                 if take == 0 {
                     queue.rounds -= 1;
+                    std::mem::forget(_guard);
                     return;
                 }
                 queue.waiting.drain(..take).collect::<Vec<_>>()
@@ -139,6 +141,24 @@ impl Coalescer {
                 // A requester that went away needs no answer.
                 let _ = waiter.answer.send(answer);
             }
+        }
+    }
+}
+
+/// Gives a round's slot back if its task ends by a panic (which would
+/// otherwise leave the queue with no round to send it), and starts another
+/// round for whoever waits.
+struct RoundGuard<'a>(&'a Arc<Coalescer>);
+
+impl Drop for RoundGuard<'_> {
+    fn drop(&mut self) {
+        let mut queue = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
+        if queue.waiting.is_empty() {
+            queue.rounds -= 1;
+        } else if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            handle.spawn(self.0.clone().drain());
+        } else {
+            queue.rounds -= 1;
         }
     }
 }
