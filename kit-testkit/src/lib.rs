@@ -26,6 +26,7 @@
 //! - [`process`]: spawning, readiness, kill-on-drop.
 //! - [`port`]: free loopback ports.
 //! - [`redis`](mod@redis): [`RedisServer`].
+//! - [`cluster`]: [`RedisCluster`], Redis Cluster nodes with the slots split between them.
 //! - [`etcd`](mod@etcd): [`EtcdServer`] (Debian `etcd-server`).
 //! - [`dns`](mod@dns): [`DnsServer`] serving SRV records (Debian `dnsmasq`).
 //! - `bench` (feature `bench`): ratios against a baseline from criterion's results.
@@ -37,6 +38,7 @@
 
 #[cfg(feature = "bench")]
 pub mod bench;
+pub mod cluster;
 pub mod dns;
 #[cfg(feature = "grpc")]
 pub mod echo;
@@ -48,6 +50,7 @@ pub mod port;
 pub mod process;
 pub mod redis;
 
+pub use cluster::RedisCluster;
 pub use dns::{DnsServer, SrvRecord};
 pub use error::LaunchError;
 pub use etcd::EtcdServer;

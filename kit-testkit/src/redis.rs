@@ -24,9 +24,16 @@ pub struct RedisServer {
 impl RedisServer {
     /// Starts a server and waits until it accepts connections.
     pub fn start() -> Result<RedisServer, LaunchError> {
+        Self::start_with_args(&[])
+    }
+
+    /// Starts a server with `extra` arguments after kit's own (a later
+    /// argument wins), e.g. `["--cluster-enabled", "yes"]`; relative file
+    /// names land in the server's temporary directory.
+    pub fn start_with_args(extra: &[&str]) -> Result<RedisServer, LaunchError> {
         let mut last = None;
         for _ in 0..ATTEMPTS {
-            match Self::try_start() {
+            match Self::try_start(extra) {
                 Ok(server) => return Ok(server),
                 Err(err @ LaunchError::NotReady { .. }) => last = Some(err),
                 Err(err) => return Err(err),
@@ -38,7 +45,7 @@ impl RedisServer {
         }))
     }
 
-    fn try_start() -> Result<RedisServer, LaunchError> {
+    fn try_start(extra: &[&str]) -> Result<RedisServer, LaunchError> {
         let io = |what: &str| {
             let what = what.to_string();
             move |source| LaunchError::Io { what, source }
@@ -48,7 +55,7 @@ impl RedisServer {
             .tempdir()
             .map_err(io("creating a temporary directory"))?;
         let port = free_port().map_err(io("finding a free port"))?;
-        let args = [
+        let mut args: Vec<std::ffi::OsString> = vec![
             "--port".into(),
             port.to_string().into(),
             "--bind".into(),
@@ -66,10 +73,11 @@ impl RedisServer {
             "--logfile".into(),
             "".into(),
         ];
+        args.extend(extra.iter().map(Into::into));
         let server = ChildServer::spawn(Spec {
             binary: "redis-server",
             package: "redis-server",
-            args: args.into(),
+            args,
             ready_line: "Ready to accept connections",
             ready_timeout: Duration::from_secs(20),
         })?;

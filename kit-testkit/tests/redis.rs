@@ -108,3 +108,28 @@ fn a_server_that_exits_early_reports_its_log() {
     };
     assert!(!log.is_empty(), "the log tail should explain the exit");
 }
+
+#[test]
+fn a_redis_cluster_forms_and_every_node_serves_its_slots() {
+    use std::io::{Read, Write};
+    let cluster = kit_testkit::RedisCluster::start(3).unwrap();
+    assert_eq!(cluster.ports().len(), 3);
+    assert_eq!(cluster.seeds().split(',').count(), 3);
+    // Every node answers CLUSTER INFO with the whole cluster up.
+    for addr in cluster.addrs() {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.write_all(b"*2\r\n$7\r\nCLUSTER\r\n$4\r\nINFO\r\n")
+            .unwrap();
+        let mut buf = [0u8; 4096];
+        let n = s.read(&mut buf).unwrap();
+        let info = String::from_utf8_lossy(&buf[..n]);
+        assert!(info.contains("cluster_state:ok"), "{info}");
+        assert!(info.contains("cluster_known_nodes:3"), "{info}");
+    }
+}
+
+#[test]
+fn a_one_node_redis_cluster_holds_every_slot() {
+    let cluster = kit_testkit::RedisCluster::start(1).unwrap();
+    assert_eq!(cluster.ports().len(), 1);
+}

@@ -25,6 +25,11 @@ pub struct FarmConfig {
     /// (Roshi's) or jump.
     #[arg(long = "redis.hash", default_value = "murmur3", value_parser = parse_sharding)]
     pub hash: Sharding,
+    /// Each cluster of `-redis.instances` is a Redis Cluster, named by
+    /// seed nodes; Redis places the keys (a layout of its own: see
+    /// `stream::redis::native`).
+    #[arg(long = "redis.cluster", default_value_t = false)]
+    pub redis_cluster: bool,
     /// Connections per Redis instance.
     #[arg(long = "redis.mcpi", default_value_t = 10)]
     pub mcpi: usize,
@@ -81,6 +86,7 @@ impl FarmConfig {
         FarmConfig {
             instances: Some(instances),
             hash: d.sharding,
+            redis_cluster: false,
             mcpi: d.pool_size,
             pipeline_depth: d.pipeline_depth,
             pool_timeout: d.pool_timeout,
@@ -157,14 +163,21 @@ impl FarmConfig {
         let invalid = |e: ConfigError| StoreError::Invalid(e.to_string());
         let options = self.options().map_err(invalid)?;
         let config = self.cluster_config();
-        let clusters = self
+        let mut clusters = Vec::new();
+        for (i, addrs) in self
             .instances()
             .map_err(invalid)?
             .clusters()
             .iter()
             .enumerate()
-            .map(|(i, addrs)| Ok(Cluster::new(addrs, &config)?.with_name(format!("cluster {i}"))))
-            .collect::<Result<Vec<_>, StoreError>>()?;
+        {
+            let cluster = if self.redis_cluster {
+                Cluster::redis_cluster(addrs, &config).await?
+            } else {
+                Cluster::new(addrs, &config)?
+            };
+            clusters.push(cluster.with_name(format!("cluster {i}")));
+        }
         Farm::new(clusters, options, hooks).map_err(invalid)
     }
 }

@@ -70,14 +70,16 @@
 //!
 //! # Redis Cluster
 //!
-//! Not offered. A script may only touch keys of one hash slot, so the three
-//! sets of a key would need a hash tag in their names (`{K}+`), which is not
-//! Roshi's layout and breaks for keys whose tag Redis reads differently
-//! (the empty key, keys with `}`); a batch could only share a script call
-//! within a slot (16,384 of them) instead of within an instance; and
-//! kit-testkit cannot start a cluster-mode server, so it could not be
-//! tested here. A sharded [`Cluster`] scales the same way with a static
-//! placement, and resharding is a walker pass (see [`shard`]).
+//! For users who already run one: [`Cluster::redis_cluster`] (the farm's
+//! `-redis.cluster` flag) treats a Redis Cluster as one replica and lets
+//! Redis place the keys. A script may only touch keys of one hash slot, so
+//! there the sets are named with a hash tag, `{kK}+` and so on (see
+//! [`native`]: the tag is never empty and is the same for a key's three
+//! sets whatever bytes the key holds); each script call carries one key.
+//! That is not Roshi's layout, so a Redis Cluster is a store of its own,
+//! not a drop-in for roshi-server's instances. The sharded [`Cluster`] of
+//! plain instances stays the default: it batches many keys per script call,
+//! and resharding it is a walker pass (see [`shard`]).
 //!
 //! # Example
 //!
@@ -108,7 +110,7 @@
 //! - `pool.rs`: the bounded pool of shared connections, stale-connection retry, breaker.
 //! - `scripts.rs` and `write.lua`, `select.lua`, `states.lua`.
 //! - `cluster/`: [`Cluster`]; `commands.rs`, the per-shard reads and the fan-out;
-//!   `coalesce.rs`, the per-instance write queue.
+//!   `coalesce.rs`, the per-instance write queue; [`native`], a Redis Cluster.
 
 use bytes::Bytes;
 use redis::Value;
@@ -119,7 +121,7 @@ mod pool;
 mod scripts;
 pub mod shard;
 
-pub use cluster::Cluster;
+pub use cluster::{Cluster, native};
 pub use config::{Addr, ClusterConfig, ConfigError, Instances};
 pub use shard::Sharding;
 

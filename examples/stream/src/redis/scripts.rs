@@ -32,6 +32,13 @@ impl Script {
         }
     }
 
+    /// `SCRIPT LOAD` of this script.
+    pub(crate) fn load_cmd(&self) -> Cmd {
+        let mut cmd = redis::cmd("SCRIPT");
+        cmd.arg("LOAD").arg(self.source);
+        cmd
+    }
+
     /// An `EVALSHA` of this script with `keys`, to which the caller adds
     /// the arguments.
     pub(crate) fn invoke<'a>(&self, keys: impl ExactSizeIterator<Item = &'a [u8]>) -> Cmd {

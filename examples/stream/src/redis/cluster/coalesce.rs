@@ -163,6 +163,40 @@ impl Drop for RoundGuard<'_> {
     }
 }
 
+/// One call of the write script for `chunk` (at most [`OPS_PER_CALL`]
+/// ops): its distinct keys, named by `name`, then four arguments per op.
+pub(super) fn write_command(
+    max_size: usize,
+    chunk: &[&KeyOp],
+    name: impl Fn(&[u8]) -> Vec<u8>,
+) -> redis::Cmd {
+    let mut index: HashMap<&[u8], usize> = HashMap::new();
+    let mut keys: Vec<Vec<u8>> = Vec::new();
+    for op in chunk {
+        index.entry(&op.key[..]).or_insert_with(|| {
+            keys.push(name(&op.key));
+            keys.len()
+        });
+    }
+    let mut cmd = WRITE.invoke(keys.iter().map(Vec::as_slice));
+    cmd.arg(max_size);
+    for op in chunk {
+        cmd.arg(index[&op.key[..]]);
+        match &op.op {
+            Op::Write { member, state } => {
+                let kind = if state.kind == Kind::Insert { "+" } else { "-" };
+                cmd.arg(kind)
+                    .arg(format_score(state.score))
+                    .arg(&member[..]);
+            }
+            Op::Watermark { score, member } => {
+                cmd.arg("~").arg(format_score(*score)).arg(&member[..]);
+            }
+        }
+    }
+    cmd
+}
+
 /// Applies `ops` on `pool`'s instance: script calls of up to
 /// [`OPS_PER_CALL`] ops, pipelined; one flag per op.
 pub(super) async fn apply_on(
@@ -173,31 +207,7 @@ pub(super) async fn apply_on(
     let mut pipe = Pipeline::with_capacity(ops.len().div_ceil(OPS_PER_CALL));
     pipe.ignore_errors();
     for chunk in ops.chunks(OPS_PER_CALL) {
-        let mut index: HashMap<&[u8], usize> = HashMap::new();
-        let mut keys: Vec<&[u8]> = Vec::new();
-        for op in chunk {
-            index.entry(&op.key[..]).or_insert_with(|| {
-                keys.push(&op.key);
-                keys.len()
-            });
-        }
-        let mut cmd = WRITE.invoke(keys.iter().copied());
-        cmd.arg(max_size);
-        for op in chunk {
-            cmd.arg(index[&op.key[..]]);
-            match &op.op {
-                Op::Write { member, state } => {
-                    let kind = if state.kind == Kind::Insert { "+" } else { "-" };
-                    cmd.arg(kind)
-                        .arg(format_score(state.score))
-                        .arg(&member[..]);
-                }
-                Op::Watermark { score, member } => {
-                    cmd.arg("~").arg(format_score(*score)).arg(&member[..]);
-                }
-            }
-        }
-        pipe.add_command(cmd);
+        pipe.add_command(write_command(max_size, chunk, |k| k.to_vec()));
     }
     let values = scripts::run(pool, &pipe).await?;
     if values.len() != ops.len().div_ceil(OPS_PER_CALL) {

@@ -133,7 +133,7 @@ impl Cluster {
 
 /// The select script's cursor arguments, or `None` when the range is
 /// empty whatever the data (a start at -inf, a stop at +inf).
-fn cursor_args(
+pub(super) fn cursor_args(
     start: Option<&crate::crdt::Cursor>,
     stop: Option<&crate::crdt::Cursor>,
 ) -> Option<Vec<Bytes>> {

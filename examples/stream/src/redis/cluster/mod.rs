@@ -17,6 +17,7 @@ use crate::store::{KeyEntries, Store, StoreError, validate};
 
 mod coalesce;
 mod commands;
+pub mod native;
 
 use coalesce::Coalescer;
 use commands::per_shard;
@@ -36,6 +37,8 @@ pub struct Cluster {
     pools: Vec<Arc<Pool>>,
     /// Each instance's write queue, in instance order.
     writers: Vec<Arc<Coalescer>>,
+    /// A Redis Cluster instead of instances of our own (no pools then).
+    native: Option<native::Native>,
     sharding: Sharding,
     max_size: usize,
 }
@@ -72,6 +75,32 @@ impl Cluster {
             name: list.join(","),
             pools,
             writers,
+            native: None,
+            sharding: config.sharding,
+            max_size: config.max_size,
+        })
+    }
+
+    /// A Redis Cluster reached through `seeds`, for users who already run
+    /// one: Redis places the keys (see [`native`] for the layout). Lists
+    /// the cluster's primaries for the walker now; the data connection is
+    /// made by the first request.
+    pub async fn redis_cluster(
+        seeds: &[Addr],
+        config: &ClusterConfig,
+    ) -> Result<Cluster, StoreError> {
+        if seeds.is_empty() {
+            return Err(StoreError::Invalid(
+                "a Redis Cluster needs a seed node".into(),
+            ));
+        }
+        let native = native::Native::connect(seeds, config).await?;
+        let list: Vec<String> = seeds.iter().map(Addr::to_string).collect();
+        Ok(Cluster {
+            name: format!("redis cluster {}", list.join(",")),
+            pools: Vec::new(),
+            writers: Vec::new(),
+            native: Some(native),
             sharding: config.sharding,
             max_size: config.max_size,
         })
@@ -83,9 +112,13 @@ impl Cluster {
         self
     }
 
-    /// The instance that holds `key`.
-    pub fn instance_of(&self, key: &[u8]) -> &Addr {
-        self.pools[self.shard_of(key)].addr()
+    /// The instance that holds `key`; `None` on a Redis Cluster, where
+    /// Redis places keys.
+    pub fn instance_of(&self, key: &[u8]) -> Option<&Addr> {
+        if self.pools.is_empty() {
+            return None;
+        }
+        Some(self.pools[self.shard_of(key)].addr())
     }
 
     /// Each instance's circuit breaker, in instance order.
@@ -113,6 +146,9 @@ impl Replica for Cluster {
     }
 
     async fn apply(&self, ops: &[KeyOp]) -> Result<Vec<bool>, StoreError> {
+        if let Some(native) = &self.native {
+            return native.apply(ops).await;
+        }
         per_shard(
             self,
             ops,
@@ -132,6 +168,9 @@ impl Replica for Cluster {
         keys: &[Bytes],
         query: &Query,
     ) -> Vec<Result<Vec<Entry>, StoreError>> {
+        if let Some(native) = &self.native {
+            return native.select_each(keys, query).await;
+        }
         per_shard(
             self,
             keys,
@@ -142,6 +181,9 @@ impl Replica for Cluster {
     }
 
     async fn read_states(&self, keys: &[(Bytes, Members)]) -> Vec<Result<KeyStates, StoreError>> {
+        if let Some(native) = &self.native {
+            return native.read_states(keys).await;
+        }
         per_shard(
             self,
             keys,
@@ -152,10 +194,20 @@ impl Replica for Cluster {
     }
 
     fn shards(&self) -> usize {
-        self.pools.len()
+        match &self.native {
+            Some(native) => native.nodes().len(),
+            None => self.pools.len(),
+        }
     }
 
     fn shard_name(&self, shard: usize) -> String {
+        if let Some(native) = &self.native {
+            return native
+                .nodes()
+                .get(shard)
+                .map(Addr::to_string)
+                .unwrap_or_default();
+        }
         self.pools
             .get(shard)
             .map(|p| p.addr().to_string())
@@ -168,6 +220,9 @@ impl Replica for Cluster {
         cursor: u64,
         count: usize,
     ) -> Result<(u64, Vec<Bytes>), StoreError> {
+        if let Some(native) = &self.native {
+            return native.scan(shard, cursor, count).await;
+        }
         let pool = self
             .pools
             .get(shard)
