@@ -1,6 +1,7 @@
 //! The store on a real Redis Cluster (three primaries, via kit-testkit):
 //! the scripts match the core for keys whatever their bytes (braces, the
-//! empty key), the walker's scan finds every key on every primary, and the
+//! empty key), the walker's scan finds every key on every primary, a dead
+//! primary fails only its keys and in bounded time, and the
 //! farm's `-redis.cluster` flag serves from one.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -149,4 +150,81 @@ async fn the_farm_serves_from_a_redis_cluster_with_the_flag() {
     let members = |i: usize| -> Vec<&[u8]> { got[i].1.iter().map(|e| &e.member[..]).collect() };
     assert_eq!(members(0), vec![&b"m15"[..], b"m10", b"m5"]);
     assert_eq!(members(1), vec![&b"m16"[..], b"m11", b"m6", b"m1"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_primary_fails_only_its_keys_in_bounded_time_and_comes_back() {
+    let mut redis = RedisCluster::start(3).unwrap();
+    let config = ClusterConfig {
+        connect_timeout: std::time::Duration::from_millis(500),
+        response_timeout: std::time::Duration::from_millis(500),
+        ..ClusterConfig::default()
+    };
+    let store = connect(&redis, &config).await;
+    let at = |s: f64| Score::new(s).unwrap();
+    let keys: Vec<Bytes> = (0..30).map(|i| Bytes::from(format!("key-{i}"))).collect();
+    for key in &keys {
+        store
+            .insert(vec![Event::new(key.clone(), at(1.0), "m")])
+            .await
+            .unwrap();
+    }
+    // Which primary holds each key, by asking each node for its own keys.
+    let mut on_node: Vec<BTreeSet<Bytes>> = Vec::new();
+    for port in redis.ports() {
+        let mut conn = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .unwrap();
+        let names: Vec<Vec<u8>> = redis::cmd("KEYS")
+            .arg("*")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        on_node.push(
+            names
+                .iter()
+                .filter_map(|n| native::untagged(&n[..n.len() - 1]).map(Bytes::copy_from_slice))
+                .collect(),
+        );
+    }
+    assert!(on_node.iter().all(|k| !k.is_empty()), "{on_node:?}");
+
+    redis.node(1).process().kill();
+    let began = std::time::Instant::now();
+    let results = store.select_each(&keys, &Query::offset(0, 10)).await;
+    let took = began.elapsed();
+    for (key, result) in keys.iter().zip(&results) {
+        if on_node[1].contains(key) {
+            assert!(
+                result.is_err(),
+                "{key:?} lives on the dead node: {result:?}"
+            );
+        } else {
+            assert_eq!(result.as_ref().unwrap().len(), 1, "{key:?}: {result:?}");
+        }
+    }
+    // Bounded: redis-rs retries a few times, each bounded by the timeouts.
+    assert!(took < std::time::Duration::from_secs(15), "took {took:?}");
+
+    // Back, with its slots (its cluster config survives; its data does not:
+    // persistence is off). Writes to its keys work again.
+    redis.node(1).restart().unwrap();
+    let key = on_node[1].iter().next().unwrap().clone();
+    let mut written = None;
+    for _ in 0..200 {
+        match store
+            .insert(vec![Event::new(key.clone(), at(2.0), "n")])
+            .await
+        {
+            Ok(n) => {
+                written = Some(n);
+                break;
+            }
+            // The node rejoins through gossip; the client reconnects.
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+        }
+    }
+    assert_eq!(written, Some(1), "the restarted primary takes writes again");
 }
