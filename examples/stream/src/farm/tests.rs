@@ -297,6 +297,34 @@ async fn writes_answer_at_quorum_and_finish_in_the_background() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_write_whose_caller_goes_away_still_reaches_every_replica() {
+    let replicas: Vec<Mem> = ["a", "b", "c"]
+        .into_iter()
+        .map(|name| {
+            let m = Mem::new(name, usize::MAX);
+            m.delay_ms.store(100, Ordering::SeqCst);
+            m
+        })
+        .collect();
+    let (farm, _) = farm(
+        replicas,
+        opts(ReadStrategy::SendAllReadAll, RepairStrategy::NoRepairs),
+    );
+    let mut write = Box::pin(farm.apply(vec![op(Kind::Insert, 1.0, "m")]));
+    assert!(futures_util::poll!(write.as_mut()).is_pending());
+    drop(write);
+    farm.settled().await;
+    for replica in farm.replicas().iter() {
+        assert_eq!(
+            replica.set("k").state(b"m"),
+            Some(State::added(s(1.0))),
+            "{}",
+            replica.name()
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
 async fn no_quorum_is_unavailable_and_names_the_failures() {
     let (farm, _) = farm(
         vec![Mem::new("a", 9), Mem::new("b", 9), Mem::new("c", 9)],

@@ -1,10 +1,16 @@
 //! Quorum writes: fan out to every replica, answer at the quorum, let the
 //! rest finish in the background.
+//!
+//! The replicas' writes are polled inside the request; only the ones still
+//! running when the quorum is met (or when the request goes away) move to
+//! a background task. A write whose replicas all answer together, as with
+//! one replica or a healthy farm under load, costs no task and no channel.
 
-use std::sync::Arc;
+use std::future::Future;
 
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 use kit_endpoint::Code;
-use tokio::sync::mpsc;
 
 use super::Farm;
 use super::replica::{KeyOp, Replica};
@@ -15,44 +21,43 @@ impl<R: Replica> Farm<R> {
     /// have applied them, with the most ops any of those reported as taken
     /// effect. Writes to the other replicas go on in the background (each
     /// replica has at most `max_in_flight` of them; past that, a write to it
-    /// fails at once). Fails with `Unavailable` ("no quorum") as soon as
-    /// the quorum can no longer be met; what was applied stays applied.
+    /// fails at once), and so do all of them if the caller goes away first.
+    /// Fails with `Unavailable` ("no quorum") as soon as the quorum can no
+    /// longer be met; what was applied stays applied.
     pub async fn apply(&self, ops: Vec<KeyOp>) -> Result<usize, StoreError> {
         let inner = &self.inner;
         let n = inner.replicas.len();
-        let ops: Arc<[KeyOp]> = ops.into();
-        let (tx, mut rx) = mpsc::channel(n);
+        let ops: std::sync::Arc<[KeyOp]> = ops.into();
+        let mut errors = Vec::new();
+        let writes = FuturesUnordered::new();
         for (i, replica) in inner.replicas.iter().enumerate() {
             let Ok(slot) = inner.in_flight[i].clone().try_acquire_owned() else {
-                let e = StoreError::backend(
-                    Code::ResourceExhausted,
-                    format!(
-                        "{}: {} writes in flight",
-                        replica.name(),
-                        inner.max_in_flight
-                    ),
-                );
-                let _ = tx.try_send(Err(e));
+                errors.push(format!(
+                    "{}: {} writes in flight",
+                    replica.name(),
+                    inner.max_in_flight
+                ));
                 continue;
             };
-            let (replica, ops, tx) = (replica.clone(), ops.clone(), tx.clone());
+            let (replica, ops) = (replica.clone(), ops.clone());
             let guard = inner.pending.start();
-            tokio::spawn(async move {
+            writes.push(async move {
                 let result = replica.apply(&ops).await.map_err(|e| {
                     tracing::debug!(replica = replica.name(), error = %e, "write failed");
                     e
                 });
                 drop(slot);
-                // The caller may have its answer already: nobody listens.
-                let _ = tx
-                    .send(result.map(|flags| flags.iter().filter(|&&a| a).count()))
-                    .await;
                 drop(guard);
+                result.map(|flags| flags.iter().filter(|&&a| a).count())
             });
         }
-        drop(tx);
-        let (mut ok, mut applied, mut errors) = (0, 0, Vec::new());
-        while let Some(result) = rx.recv().await {
+        let mut writes = Background(Some(writes));
+        let (mut ok, mut applied) = (0, 0);
+        let exhausted = |errors: &Vec<String>| errors.len() > n - inner.quorum;
+        while !exhausted(&errors) {
+            let Some(result) = writes.next().await else {
+                break;
+            };
             match result {
                 Ok(count) => {
                     ok += 1;
@@ -61,12 +66,7 @@ impl<R: Replica> Farm<R> {
                         return Ok(applied);
                     }
                 }
-                Err(e) => {
-                    errors.push(e.to_string());
-                    if errors.len() > n - inner.quorum {
-                        break;
-                    }
-                }
+                Err(e) => errors.push(e.to_string()),
             }
         }
         Err(StoreError::backend(
@@ -77,5 +77,37 @@ impl<R: Replica> Farm<R> {
                 errors.join("; ")
             ),
         ))
+    }
+}
+
+/// Replica writes still running; whatever is left when this drops (the
+/// quorum was met, or the caller went away) finishes in a task of its own.
+struct Background<F>(Option<FuturesUnordered<F>>)
+where
+    F: Future + Send + 'static,
+    F::Output: Send;
+
+impl<F> Background<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send,
+{
+    async fn next(&mut self) -> Option<F::Output> {
+        self.0.as_mut()?.next().await
+    }
+}
+
+impl<F> Drop for Background<F>
+where
+    F: Future + Send + 'static,
+    F::Output: Send,
+{
+    fn drop(&mut self) {
+        if let Some(mut rest) = self.0.take()
+            && !rest.is_empty()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            runtime.spawn(async move { while rest.next().await.is_some() {} });
+        }
     }
 }
