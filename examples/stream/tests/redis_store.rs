@@ -391,3 +391,97 @@ async fn a_write_whose_requester_goes_away_fails_nobody_else() {
         .unwrap();
     assert!(got[0].1.len() >= 9, "{:?}", got[0].1);
 }
+
+/// A server stat from `INFO stats` (e.g. `total_reads_processed`).
+async fn stat(server: &RedisServer, name: &str) -> u64 {
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let info: String = redis::cmd("INFO")
+        .arg("stats")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    info.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .unwrap_or_else(|| panic!("no {name} in INFO stats"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+/// Concurrent small requests from separate tasks go out together: Redis
+/// reads them in a few reads, not one each, and every request gets its own
+/// replies. One worker thread, as tokio's LIFO slot makes the point: without
+/// rounds, redis-rs's connection task runs right after each request and
+/// sends it alone (this test fails then, with about 60 reads).
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn concurrent_reads_go_out_together_and_each_gets_its_own_reply() {
+    let server = RedisServer::start().unwrap();
+    let store = std::sync::Arc::new(cluster(&[&server], &ClusterConfig::default()));
+    let at = |s: f64| Score::new(s).unwrap();
+    let n = 40u32;
+    let events = (0..n)
+        .map(|i| Event::new(format!("k{i}"), at(f64::from(i)), format!("m{i}")))
+        .collect();
+    store.insert(events).await.unwrap();
+    let before = stat(&server, "total_reads_processed").await;
+    // Spawned from the worker, so that all are queued before any runs (as
+    // when one wake-up finds many requests ready).
+    let reads = tokio::spawn(async move {
+        let reads: Vec<_> = (0..n)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let got = store
+                        .select(vec![format!("k{i}").into()], Query::offset(0, 10))
+                        .await
+                        .unwrap();
+                    (i, got)
+                })
+            })
+            .collect();
+        futures_util::future::join_all(reads).await
+    });
+    for r in reads.await.unwrap() {
+        let (i, got) = r.unwrap();
+        let members: Vec<&[u8]> = got[0].1.iter().map(|e| &e.member[..]).collect();
+        assert_eq!(members, [format!("m{i}").as_bytes()], "request {i}");
+    }
+    // The reads of the requests, plus the INFO that asks.
+    let reads = stat(&server, "total_reads_processed").await - before;
+    assert!(
+        reads <= 6,
+        "Redis read {n} concurrent selects in {reads} reads: not sent together"
+    );
+}
+
+/// In a shared round, an error reply stays with its request, and a request
+/// whose caller went away takes nobody down with it.
+#[tokio::test(flavor = "current_thread")]
+async fn a_round_keeps_each_request_s_errors_and_survives_a_departed_caller() {
+    let server = RedisServer::start().unwrap();
+    let store = cluster(&[&server], &ClusterConfig::default());
+    let at = |s: f64| Score::new(s).unwrap();
+    store
+        .insert(vec![Event::new("good", at(1.0), "m")])
+        .await
+        .unwrap();
+    // "bad"'s add set is a string: ZREVRANGE on it is an error reply.
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let () = redis::cmd("SET")
+        .arg("bad+")
+        .arg("x")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let select = |key: &'static str| store.select(vec![key.into()], Query::offset(0, 10));
+    let mut gone = Box::pin(select("good"));
+    assert!(futures_util::poll!(gone.as_mut()).is_pending());
+    let (bad, good) = (select("bad"), select("good"));
+    drop(gone);
+    let (bad, good) = futures_util::future::join(bad, good).await;
+    let message = bad.unwrap_err().to_string();
+    assert!(message.contains("WRONGTYPE"), "{message}");
+    assert_eq!(good.unwrap()[0].1.len(), 1);
+}

@@ -207,7 +207,9 @@ pub struct ClusterConfig {
     /// Connections per instance (`-redis.mcpi`).
     pub pool_size: usize,
     /// Requests one connection carries at once (`-redis.pipeline.depth`):
-    /// at most `pool_size × pipeline_depth` are in flight per instance.
+    /// at most `pool_size × pipeline_depth` wait or are in flight per
+    /// instance. A connection is added when every open one carries half
+    /// this many.
     pub pipeline_depth: usize,
     /// How long a request waits for room before it fails with
     /// `ResourceExhausted`.

@@ -58,9 +58,12 @@
 //! # Connections
 //!
 //! Each instance has a bounded pool of shared, pipelined connections with
-//! a circuit breaker (see `pool.rs`): at most
-//! [`ClusterConfig::pool_size`] connections carrying at most
-//! [`ClusterConfig::pipeline_depth`] requests each; a request that finds
+//! a circuit breaker (see `pool/`). Small requests that wait for an
+//! instance at the same time go out together in rounds, one pipeline each
+//! (`pool/rounds.rs`), so a burst of selects costs one write and one read
+//! on each side instead of one per request. At most
+//! [`ClusterConfig::pool_size`] × [`ClusterConfig::pipeline_depth`]
+//! requests wait or are in flight per instance; a request that finds
 //! no room fails with `ResourceExhausted` after
 //! [`ClusterConfig::pool_timeout`] instead of blocking forever; a
 //! connection found dead after a restart is replaced and the request
@@ -107,7 +110,8 @@
 //! # Layout
 //! - [`config`][]: [`Addr`], [`Instances`] (the farm string), [`ClusterConfig`].
 //! - [`shard`][]: [`Sharding`]: murmur3, FNV-1, FNV-1a mod N, jump hash.
-//! - `pool.rs`: the bounded pool of shared connections, stale-connection retry, breaker.
+//! - `pool/`: the bounded pool of shared connections, stale-connection retry, breaker;
+//!   `rounds.rs`, concurrent requests sent as one pipeline.
 //! - `scripts.rs` and `write.lua`, `select.lua`, `states.lua`.
 //! - `cluster/`: [`Cluster`]; `commands.rs`, the per-shard reads and the fan-out;
 //!   `coalesce.rs`, the per-instance write queue; [`native`], a Redis Cluster.

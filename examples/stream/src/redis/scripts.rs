@@ -7,7 +7,7 @@
 //! lost its scripts, and is handled the same way. Resending is safe: every
 //! script here is idempotent.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use bytes::Bytes;
 use redis::{Cmd, Pipeline, Value};
@@ -63,7 +63,7 @@ pub(crate) static STATES: LazyLock<Script> =
 
 /// Runs a pipeline of script calls (and plain commands) on `pool`; loads
 /// the scripts and resends the commands that met `NOSCRIPT`.
-pub(crate) async fn run(pool: &Pool, pipe: &Pipeline) -> Result<Vec<Value>, StoreError> {
+pub(crate) async fn run(pool: &Arc<Pool>, pipe: &Pipeline) -> Result<Vec<Value>, StoreError> {
     let mut values = pool.query(pipe).await?;
     let missing: Vec<usize> = values
         .iter()

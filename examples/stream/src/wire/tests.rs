@@ -277,6 +277,18 @@ proptest! {
         prop_assert!(!text.ends_with(".0") && !text.contains("e0") && !text.contains("e-0"));
     }
 
+    /// Whole numbers (timestamps) take integer formatting, which must write
+    /// exactly what the float formatting writes, up to and past 2^53.
+    #[test]
+    fn whole_floats_format_as_float_formatting_does(
+        n in -(1i64 << 54)..(1i64 << 54),
+        scale in prop::sample::select(vec![1.0, 1e3, 1e6, 0.5]),
+    ) {
+        let v = n as f64 * scale;
+        prop_assume!(v != 0.0 && v.abs() < 1e21);
+        prop_assert_eq!(go_float(v), format!("{v}"));
+    }
+
     /// A coalesced response's records are an insert body: decoding them
     /// gives the events back.
     #[test]

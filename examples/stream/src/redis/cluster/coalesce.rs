@@ -15,10 +15,10 @@
 //! fails every request in it; they were not acknowledged, and every
 //! write here is idempotent, so a retry is safe.
 //!
-//! Why not a library: redis-rs already pipelines concurrent commands on a
-//! shared connection (see `pool.rs`), but each request would still be a
-//! script call of its own; merging operations into one call needs to know
-//! what the script takes, which only this store does.
+//! Why not a library, nor the pool's rounds alone: those send concurrent
+//! requests as one pipeline (see `pool/rounds.rs`), but each request would
+//! still be a script call of its own; merging operations into one call
+//! needs to know what the script takes, which only this store does.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -200,7 +200,7 @@ pub(super) fn write_command(
 /// Applies `ops` on `pool`'s instance: script calls of up to
 /// [`OPS_PER_CALL`] ops, pipelined; one flag per op.
 pub(super) async fn apply_on(
-    pool: &Pool,
+    pool: &Arc<Pool>,
     max_size: usize,
     ops: &[&KeyOp],
 ) -> Result<Vec<bool>, StoreError> {

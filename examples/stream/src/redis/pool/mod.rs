@@ -5,24 +5,20 @@
 //! out idle connections unchecked, so each stale one fails a request with
 //! `EOF` after a Redis restart. This one:
 //!
-//! - shares each connection between requests: a redis-rs
-//!   `MultiplexedConnection` pipelines whatever requests are waiting into
-//!   one write and reads their replies from one read, so under load a
-//!   burst of requests costs one system call each way instead of one per
-//!   request, on both sides of the socket (in one measurement at 16
-//!   connections, the server's write calls per select fell from 2.33 to
-//!   2.13, and its CPU per select by about 1.5 µs). A request takes the least-loaded
-//!   connection; a new one is opened, up to `pool_size`, when every open
-//!   connection already carries half its `pipeline_depth`;
-//! - bounds the requests in flight at `pool_size × pipeline_depth`; a
-//!   request that finds no room within `pool_timeout` fails with
-//!   `ResourceExhausted`;
+//! - sends the requests waiting for the instance together, in rounds of
+//!   one pipeline each (see [`rounds`]), on connections shared between
+//!   requests (redis-rs `MultiplexedConnection`s). A round takes the
+//!   least-loaded connection; a new one is opened, up to `pool_size`, when
+//!   every open connection already carries half its `pipeline_depth`;
+//! - bounds the requests waiting or in flight at `pool_size ×
+//!   pipeline_depth`; a request that finds no room within `pool_timeout`
+//!   fails with `ResourceExhausted`;
 //! - connects lazily, within `connect_timeout`, and bounds every reply by
 //!   `response_timeout`;
 //! - after a failure that shows the connection was dropped (EOF, reset,
-//!   broken pipe) on a connection made before the request began, forgets
+//!   broken pipe) on a connection made before the round began, forgets
 //!   every connection made before it (they belong to the dead server) and
-//!   runs the request once more on a fresh connection. That is safe because
+//!   sends the round once more on a fresh connection. That is safe because
 //!   every command this store sends is idempotent: reads, and CRDT writes
 //!   that apply at most once however often they are sent. A health check by
 //!   `PING` on every checkout would cost a round trip per request; this
@@ -42,6 +38,8 @@ use redis::aio::MultiplexedConnection;
 use redis::{AsyncConnectionConfig, Client, Pipeline, RedisError, Value};
 use tokio::sync::{Notify, Semaphore};
 
+mod rounds;
+
 use super::config::{Addr, ClusterConfig};
 use crate::store::StoreError;
 
@@ -60,7 +58,9 @@ pub(crate) struct Pool {
     /// Requests one connection should carry before another is opened.
     open_at: usize,
     /// One permit per request that may be in flight.
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
+    /// Requests waiting for a round, and the rounds under way.
+    rounds: Mutex<rounds::Queue>,
     /// Bumped when a connection turns out dead: connections of an older
     /// generation are dropped instead of used.
     generation: AtomicU64,
@@ -133,7 +133,8 @@ impl Pool {
             opened: Notify::new(),
             max_conns,
             open_at: depth.div_ceil(2),
-            permits: Semaphore::new(max_conns.saturating_mul(depth)),
+            permits: Arc::new(Semaphore::new(max_conns.saturating_mul(depth))),
+            rounds: Mutex::default(),
             generation: AtomicU64::new(0),
             pool_timeout: config.pool_timeout,
             attempt_timeout: config.connect_timeout + config.response_timeout,
@@ -153,12 +154,16 @@ impl Pool {
 
     /// Runs `pipe` (which must ignore errors: per-command error replies come
     /// back as [`Value::ServerError`]) and returns one value per command.
-    pub(crate) async fn query(&self, pipe: &Pipeline) -> Result<Vec<Value>, StoreError> {
+    ///
+    /// The pipeline goes out in the instance's next round, together with
+    /// every other request waiting then (see [`rounds`]).
+    pub(crate) async fn query(self: &Arc<Self>, pipe: &Pipeline) -> Result<Vec<Value>, StoreError> {
         let permit = self
             .breaker
             .acquire()
             .map_err(|e| self.error(e.code(), e.message()))?;
-        let Ok(Ok(_slot)) = tokio::time::timeout(self.pool_timeout, self.permits.acquire()).await
+        let Ok(Ok(slot)) =
+            tokio::time::timeout(self.pool_timeout, self.permits.clone().acquire_owned()).await
         else {
             permit.finish(Outcome::Ignore);
             return Err(self.error(
@@ -166,12 +171,21 @@ impl Pool {
                 &format!("no room for a request within {:?}", self.pool_timeout),
             ));
         };
-        let result = self.query_with_retry(pipe).await;
+        let result = if pipe.len() >= rounds::ALONE {
+            let result = self
+                .query_with_retry(pipe)
+                .await
+                .map_err(|e| self.redis_error(&e));
+            drop(slot);
+            result
+        } else {
+            self.in_round(pipe, slot).await
+        };
         permit.finish(match &result {
             Ok(_) => Outcome::Success,
             Err(_) => Outcome::Failure,
         });
-        result.map_err(|e| self.redis_error(&e))
+        result
     }
 
     async fn query_with_retry(&self, pipe: &Pipeline) -> Result<Vec<Value>, RedisError> {
