@@ -155,8 +155,9 @@ impl Pool {
     /// Runs `pipe` (which must ignore errors: per-command error replies come
     /// back as [`Value::ServerError`]) and returns one value per command.
     ///
-    /// The pipeline goes out in the instance's next round, together with
-    /// every other request waiting then (see [`rounds`]).
+    /// A pipeline of fewer than [`rounds::ALONE`] commands goes out in the
+    /// instance's next round, together with every other request waiting
+    /// then (see [`rounds`]); a larger one goes on its own.
     pub(crate) async fn query(self: &Arc<Self>, pipe: &Pipeline) -> Result<Vec<Value>, StoreError> {
         let permit = self
             .breaker

@@ -44,8 +44,7 @@ use super::Pool;
 use crate::store::StoreError;
 
 /// Most rounds in flight per instance: one covers the round trip while the
-/// next forms. One alone measured 10–15 % slower at 16 connections (the
-/// connection sits idle while a round's replies are handed out); three
+/// next forms. One alone measured 10–15 % slower at 16 connections; three
 /// measured the same as two within noise.
 const ROUNDS: usize = 2;
 /// Requests of at least this many commands go out on their own: they
