@@ -36,6 +36,7 @@ use redis::{Cmd, RedisError, Value};
 use tokio::sync::OnceCell;
 
 use super::super::config::{Addr, ClusterConfig};
+use super::super::pool::code_of;
 use super::super::scripts::{self, SELECT, STATES, WRITE};
 use super::OPS_PER_CALL;
 use super::coalesce::write_command;
@@ -339,14 +340,7 @@ fn timed_out() -> RedisError {
 }
 
 fn error(e: &RedisError) -> StoreError {
-    let code = if e.is_timeout() {
-        Code::DeadlineExceeded
-    } else if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() {
-        Code::Unavailable
-    } else {
-        Code::Internal
-    };
-    StoreError::backend(code, format!("redis cluster: {e}"))
+    StoreError::backend(code_of(e), format!("redis cluster: {e}"))
 }
 
 #[cfg(test)]

@@ -279,13 +279,19 @@ impl Pool {
     }
 
     fn redis_error(&self, e: &RedisError) -> StoreError {
-        let code = if e.is_timeout() {
-            Code::DeadlineExceeded
-        } else if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() {
-            Code::Unavailable
-        } else {
-            Code::Internal
-        };
-        self.error(code, &e.to_string())
+        self.error(code_of(e), &e.to_string())
+    }
+}
+
+/// The kit code for a failed Redis request: timeouts are
+/// `DeadlineExceeded`, a server out of reach is `Unavailable`, anything
+/// else `Internal`.
+pub(crate) fn code_of(e: &RedisError) -> Code {
+    if e.is_timeout() {
+        Code::DeadlineExceeded
+    } else if e.is_io_error() || e.is_connection_dropped() || e.is_connection_refusal() {
+        Code::Unavailable
+    } else {
+        Code::Internal
     }
 }
