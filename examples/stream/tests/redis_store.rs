@@ -269,16 +269,22 @@ async fn keys_spread_over_instances_and_scan_finds_tombstone_only_keys() {
     );
 }
 
-/// `EVALSHA` calls the server has run so far.
-async fn evalsha_calls(server: &RedisServer) -> u64 {
+/// The text of `INFO <section>` from `server`.
+async fn info(server: &RedisServer, section: &str) -> String {
     let client = redis::Client::open(server.url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let info: String = redis::cmd("INFO")
-        .arg("commandstats")
+    redis::cmd("INFO")
+        .arg(section)
         .query_async(&mut conn)
         .await
-        .unwrap();
-    info.lines()
+        .unwrap()
+}
+
+/// `EVALSHA` calls the server has run so far.
+async fn evalsha_calls(server: &RedisServer) -> u64 {
+    info(server, "commandstats")
+        .await
+        .lines()
         .find_map(|l| l.strip_prefix("cmdstat_evalsha:calls="))
         .and_then(|rest| rest.split(',').next())
         .map_or(0, |n| n.parse().unwrap())
@@ -394,14 +400,9 @@ async fn a_write_whose_requester_goes_away_fails_nobody_else() {
 
 /// A server stat from `INFO stats` (e.g. `total_reads_processed`).
 async fn stat(server: &RedisServer, name: &str) -> u64 {
-    let client = redis::Client::open(server.url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let info: String = redis::cmd("INFO")
-        .arg("stats")
-        .query_async(&mut conn)
+    info(server, "stats")
         .await
-        .unwrap();
-    info.lines()
+        .lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
         .unwrap_or_else(|| panic!("no {name} in INFO stats"))
         .trim()
