@@ -72,7 +72,7 @@ struct Job {
     cmds: Vec<Cmd>,
     answer: oneshot::Sender<Answer>,
     /// The request's place in the pool's bound, held until its round ends.
-    _slot: OwnedSemaphorePermit,
+    slot: OwnedSemaphorePermit,
 }
 
 impl Pool {
@@ -86,7 +86,7 @@ impl Pool {
         let job = Job {
             cmds: pipe.cmd_iter().cloned().collect(),
             answer,
-            _slot: slot,
+            slot,
         };
         {
             let mut queue = self.queue();
@@ -135,7 +135,7 @@ impl Pool {
             for cmd in job.cmds {
                 pipe.add_command(cmd);
             }
-            waiting.push((n, job.answer, job._slot));
+            waiting.push((n, job.answer, job.slot));
         }
         let result = if pipe.is_empty() {
             Ok(Vec::new())
