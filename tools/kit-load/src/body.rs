@@ -17,17 +17,42 @@ pub const MAX_BODY_BYTES: usize = 64 << 20;
 /// connection cycles through all of them and concurrent requests differ.
 ///
 /// [Sequenced](Bodies::sequenced) bodies are templates instead: every
-/// `{seq}` in them becomes a number that no other request of the run gets,
-/// so each request can write something new (a store under test must not
-/// see the same write twice, which it would treat as a no-op).
+/// `{seq}` in them becomes a number that no other request gets, so each
+/// request can write something new (a store under test must not see the
+/// same write twice, which it would treat as a no-op).
 #[derive(Clone, Debug)]
 pub struct Bodies(Arc<[Bytes]>, Option<Arc<Sequence>>);
 
-/// The templates of sequenced bodies, split at `{seq}`, and the counter.
+/// The templates of sequenced bodies, split at `{seq}`.
 #[derive(Debug)]
 pub(crate) struct Sequence {
     parts: Vec<Vec<Bytes>>,
-    next: AtomicU64,
+}
+
+/// The next sequence number, shared by every sequenced body of this
+/// process; 0 until first used.
+static NEXT: AtomicU64 = AtomicU64::new(0);
+
+/// The next sequence number: one counter for the whole process, started at
+/// the wall clock in microseconds since the Unix epoch (about 1.8e15 in
+/// 2026, exact as a JSON float below 2^53 ≈ 9e15).
+///
+/// One counter, not one per scenario, because scenarios of one run often
+/// write the same keys and members through different servers: with a
+/// counter each, a scenario that runs second would write scores below
+/// those the first one left, and a last-writer-wins store rejects those
+/// cheaply, which made whichever ran second look faster. Starting at the
+/// clock carries this across runs against a store that outlives them.
+fn next_seq() -> u64 {
+    if NEXT.load(Ordering::Relaxed) == 0 {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_micros() as u64)
+            .max(1);
+        // Only the first caller's start counts; the others find it set.
+        let _ = NEXT.compare_exchange(0, now, Ordering::Relaxed, Ordering::Relaxed);
+    }
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// The placeholder sequenced bodies replace.
@@ -55,7 +80,9 @@ impl Bodies {
     }
 
     /// These bodies, as templates: each `{seq}` in them is replaced, per
-    /// request, by the next number of a counter shared by every connection.
+    /// request, by the next number of one counter shared by every
+    /// connection and every scenario of the process, started at the clock
+    /// (see `next_seq`): later numbers are always larger.
     /// An error if no body has a `{seq}`.
     pub fn sequenced(self) -> Result<Bodies, Error> {
         let parts: Vec<Vec<Bytes>> = self
@@ -74,10 +101,7 @@ impl Bodies {
                 "a sequenced body needs at least one {seq}",
             ));
         }
-        let seq = Sequence {
-            parts,
-            next: AtomicU64::new(0),
-        };
+        let seq = Sequence { parts };
         Ok(Bodies(self.0, Some(Arc::new(seq))))
     }
 
@@ -110,7 +134,7 @@ impl Bodies {
         if let Some(seq) = &self.1
             && let Some(parts) = seq.parts.get(index)
         {
-            let n = seq.next.fetch_add(1, Ordering::Relaxed).to_string();
+            let n = next_seq().to_string();
             let mut out = Vec::with_capacity(
                 parts.iter().map(Bytes::len).sum::<usize>() + parts.len() * n.len(),
             );
@@ -275,7 +299,11 @@ mod sequence_tests {
     use super::*;
 
     #[test]
-    fn sequenced_bodies_never_repeat() {
+    fn sequenced_bodies_never_repeat_and_rise_across_bodies() {
+        let before = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_micros() as u64;
         let bodies = Bodies::rotate([
             Bytes::from_static(b"[{seq},{seq}]"),
             Bytes::from_static(b"x{seq}"),
@@ -283,9 +311,20 @@ mod sequence_tests {
         .unwrap()
         .sequenced()
         .unwrap();
+        // A second scenario's bodies: their numbers continue the first's.
+        let other = Bodies::one("{seq}").sequenced().unwrap();
         assert!(bodies.is_sequenced());
-        let got: Vec<Bytes> = (0..4).map(|i| bodies.get(i)).collect();
-        assert_eq!(got, ["[0,0]", "x1", "[2,2]", "x3"].map(Bytes::from));
+        let text = |b: Bytes| String::from_utf8(b.to_vec()).unwrap();
+        let pair = text(bodies.get(0));
+        let (x, y) = pair[1..pair.len() - 1].split_once(',').unwrap();
+        // Every `{seq}` of one body gets the same number.
+        assert_eq!(x, y);
+        let a: u64 = x.parse().unwrap();
+        let b: u64 = text(bodies.get(1))[1..].parse().unwrap();
+        let c: u64 = text(other.get(0)).parse().unwrap();
+        let d: u64 = text(bodies.get(3))[1..].parse().unwrap();
+        assert!(a >= before, "{a} starts below the clock {before}");
+        assert!(a < b && b < c && c < d, "{a} {b} {c} {d}");
         assert!(Bodies::one("no placeholder").sequenced().is_err());
     }
 }

@@ -247,7 +247,8 @@ pub struct HttpSpec {
     /// A file with one hex body per line.
     pub bodies_hex_file: Option<String>,
     /// Treat the bodies as templates: each `{seq}` becomes a number no
-    /// other request of the run gets (kit-load's engine only).
+    /// other request gets, rising across the file's scenarios (kit-load's
+    /// engine only).
     #[serde(default)]
     pub sequenced: bool,
 }
