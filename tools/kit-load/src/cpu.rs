@@ -100,6 +100,14 @@ impl StatTimes {
     }
 }
 
+/// The CPU ticks of several processes together, right now; `None` if one
+/// of them cannot be read (it exited).
+pub(crate) fn ticks_of(pids: &[u32]) -> Option<u64> {
+    pids.iter()
+        .map(|&pid| StatTimes::read(Some(pid)).ok().map(|t| t.own()))
+        .sum()
+}
+
 /// CPU time spent over a window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CpuTime {

@@ -124,6 +124,10 @@ pub struct ScenarioSpec {
     pub server: Option<String>,
     /// A server PID to measure, for servers not started by the file.
     pub pid: Option<u32>,
+    /// Other servers of the file whose CPU is counted too, together, as
+    /// the auxiliary CPU (a store the server calls, such as Redis).
+    #[serde(default)]
+    pub aux: Vec<String>,
     /// Its own baseline, instead of the file's.
     pub baseline: Option<String>,
     /// `"kit-load"` (default) or `"wrk"` (HTTP only).

@@ -58,6 +58,10 @@ pub struct Report {
     /// The load generator's own CPU time over the window (for wrk, the wrk
     /// process's).
     pub loadgen_cpu: Option<CpuTime>,
+    /// The CPU time of the auxiliary processes over the window (a store
+    /// the server calls, such as Redis), all together, when their PIDs
+    /// were given ([`Scenario::with_aux_pid`](crate::Scenario::with_aux_pid)).
+    pub aux_cpu: Option<CpuTime>,
     /// The latency histogram (kit-load's engine only; wrk reports figures).
     pub histogram: Option<Histogram<u64>>,
 }
@@ -83,6 +87,7 @@ impl Report {
             items_per_request,
             server_cpu: m.server_cpu,
             loadgen_cpu: m.loadgen_cpu,
+            aux_cpu: m.aux_cpu,
             histogram: Some(m.rec.hist),
         }
     }
@@ -125,6 +130,11 @@ impl Report {
         self.loadgen_cpu?.micros_per(self.requests)
     }
 
+    /// Auxiliary processes' CPU per request, in microseconds.
+    pub fn aux_us_per_request(&self) -> Option<f64> {
+        self.aux_cpu?.micros_per(self.requests)
+    }
+
     /// Adds another round of the same scenario. Latency figures merge
     /// exactly when both have histograms; otherwise (wrk) each percentile
     /// is the request-weighted mean of the rounds' and `max` the largest.
@@ -164,6 +174,7 @@ impl Report {
         let add = |a: Option<CpuTime>, b: Option<CpuTime>| Some(a?.add(&b?));
         self.server_cpu = add(self.server_cpu, other.server_cpu);
         self.loadgen_cpu = add(self.loadgen_cpu, other.loadgen_cpu);
+        self.aux_cpu = add(self.aux_cpu, other.aux_cpu);
         Ok(())
     }
 
@@ -218,6 +229,7 @@ impl Report {
             },
             "server_cpu": cpu(self.server_cpu),
             "loadgen_cpu": cpu(self.loadgen_cpu),
+            "aux_cpu": cpu(self.aux_cpu),
             "settings": {
                 "connections": self.settings.connections,
                 "streams": self.settings.streams,

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use tokio::task::{JoinSet, LocalSet};
 use tokio::time::Sleep;
 
-use crate::cpu::{CpuTime, StatTimes};
+use crate::cpu::{CpuTime, StatTimes, ticks_of};
 use crate::stats::{Recorder, Window};
 use crate::{Error, Settings};
 
@@ -54,16 +54,22 @@ pub(crate) struct Measured {
     pub(crate) elapsed: Duration,
     pub(crate) server_cpu: Option<CpuTime>,
     pub(crate) loadgen_cpu: Option<CpuTime>,
+    pub(crate) aux_cpu: Option<CpuTime>,
 }
 
-/// Runs `driver` over `settings.connections` connections and measures.
+/// Runs `driver` over `settings.connections` connections and measures,
+/// with the CPU of the server and of the auxiliary processes `aux`.
 pub(crate) fn measure(
     settings: &Settings,
     server_pid: Option<u32>,
+    aux: &[u32],
     driver: Driver,
 ) -> Result<Measured, Error> {
     settings.validate()?;
     if let Some(pid) = server_pid {
+        StatTimes::read(Some(pid))?;
+    }
+    for &pid in aux {
         StatTimes::read(Some(pid))?;
     }
     let now = Instant::now();
@@ -90,9 +96,9 @@ pub(crate) fn measure(
     }
 
     sleep_until(window.start);
-    let before = (sample(server_pid), sample(None));
+    let before = (sample(server_pid), sample(None), ticks_of(aux));
     sleep_until(window.end);
-    let after = (sample(server_pid), sample(None));
+    let after = (sample(server_pid), sample(None), ticks_of(aux));
 
     let mut total = Recorder::new(window)?;
     for handle in threads {
@@ -105,6 +111,7 @@ pub(crate) fn measure(
         elapsed: window.len(),
         server_cpu: server_pid.and(cpu(before.0, after.0)),
         loadgen_cpu: cpu(before.1, after.1),
+        aux_cpu: (!aux.is_empty()).then(|| cpu(before.2, after.2)).flatten(),
     })
 }
 

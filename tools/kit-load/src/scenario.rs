@@ -36,6 +36,7 @@ pub struct Scenario {
     load: Load,
     settings: Settings,
     server_pid: Option<u32>,
+    aux_pids: Vec<u32>,
     items_per_request: u64,
     baseline: Option<String>,
 }
@@ -48,6 +49,7 @@ impl Scenario {
             load,
             settings: Settings::default(),
             server_pid: None,
+            aux_pids: Vec::new(),
             items_per_request: 1,
             baseline: None,
         }
@@ -62,6 +64,15 @@ impl Scenario {
     /// Counts this process's CPU as the server's.
     pub fn with_server_pid(mut self, pid: u32) -> Scenario {
         self.server_pid = Some(pid);
+        self
+    }
+
+    /// Also counts this process's CPU, as an auxiliary one: a process the
+    /// server calls while it serves (Redis behind a store), so a report
+    /// shows what a request costs every process it touches. Several
+    /// auxiliary processes are counted together.
+    pub fn with_aux_pid(mut self, pid: u32) -> Scenario {
+        self.aux_pids.push(pid);
         self
     }
 
@@ -99,6 +110,11 @@ impl Scenario {
         self.server_pid
     }
 
+    /// The auxiliary processes' PIDs.
+    pub fn aux_pids(&self) -> &[u32] {
+        &self.aux_pids
+    }
+
     /// The items per request.
     pub fn items_per_request(&self) -> u64 {
         self.items_per_request
@@ -130,12 +146,18 @@ impl Scenario {
             Load::Http(load) => load.driver(&self.settings)?,
             Load::Grpc(load) => load.driver(&self.settings)?,
             Load::Wrk(load) => {
-                let mut report = wrk::run(&self.name, load, &self.settings, self.server_pid)?;
+                let mut report = wrk::run(
+                    &self.name,
+                    load,
+                    &self.settings,
+                    self.server_pid,
+                    &self.aux_pids,
+                )?;
                 report.items_per_request = self.items_per_request;
                 return Ok(report);
             }
         };
-        let measured = run::measure(&self.settings, self.server_pid, driver)?;
+        let measured = run::measure(&self.settings, self.server_pid, &self.aux_pids, driver)?;
         Ok(Report::measured(
             &self.name,
             &self.settings,

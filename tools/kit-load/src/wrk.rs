@@ -13,7 +13,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use crate::cpu::{CpuTime, StatTimes};
+use crate::cpu::{CpuTime, StatTimes, ticks_of};
 use crate::stats::{Latency, Outcomes};
 use crate::{Engine, Error, HttpLoad, Report, Settings};
 
@@ -26,6 +26,7 @@ pub(crate) fn run(
     load: &HttpLoad,
     settings: &Settings,
     pid: Option<u32>,
+    aux: &[u32],
 ) -> Result<Report, Error> {
     check(load, settings)?;
     let duration = whole_seconds("duration", settings.duration)?;
@@ -35,9 +36,11 @@ pub(crate) fn run(
         invoke(load, settings, warmup, &script)?;
     }
     let server_before = pid.map(|p| StatTimes::read(Some(p))).transpose()?;
+    let aux_before = ticks_of(aux);
     let own_before = StatTimes::read(None)?;
     let summary = invoke(load, settings, duration, &script)?;
     let own_after = StatTimes::read(None)?;
+    let aux_after = ticks_of(aux);
     let server_cpu = match (pid, server_before) {
         (Some(p), Some(before)) => StatTimes::read(Some(p))
             .ok()
@@ -46,6 +49,10 @@ pub(crate) fn run(
     };
     let mut report = summary.report(name, settings);
     report.server_cpu = server_cpu;
+    report.aux_cpu = match (aux.is_empty(), aux_before, aux_after) {
+        (false, Some(before), Some(after)) => Some(CpuTime::between(before, after)),
+        _ => None,
+    };
     report.loadgen_cpu = Some(CpuTime::between(
         own_before.children(),
         own_after.children(),
@@ -264,6 +271,7 @@ impl Summary {
             items_per_request: 1,
             server_cpu: None,
             loadgen_cpu: None,
+            aux_cpu: None,
             histogram: None,
         }
     }

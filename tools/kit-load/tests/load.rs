@@ -325,3 +325,33 @@ fn a_server_that_never_answers_gives_timeouts_not_a_hang() {
     assert_eq!(r.requests, r.outcomes.timeouts);
     assert_eq!(r.latency.count, 0);
 }
+
+#[test]
+fn auxiliary_processes_count_their_own_cpu() {
+    let echo = echo();
+    let mut idle = std::process::Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .expect("sleep(1) runs");
+    let load = || Load::Http(HttpLoad::new(&format!("http://{}/", echo.http)).unwrap());
+    // The busy server counted as its own auxiliary: the same ticks, give
+    // or take the one that passes between the two readings.
+    let busy = Scenario::new("busy", load())
+        .with_settings(settings())
+        .with_server_pid(echo.server.pid())
+        .with_aux_pid(echo.server.pid())
+        .run()
+        .unwrap();
+    let (server, aux) = (busy.server_cpu.unwrap().ticks, busy.aux_cpu.unwrap().ticks);
+    assert!(server > 0 && aux.abs_diff(server) <= 1, "{server} vs {aux}");
+    // An idle process beside the same load: next to nothing.
+    let quiet = Scenario::new("quiet", load())
+        .with_settings(settings())
+        .with_aux_pid(idle.id())
+        .run()
+        .unwrap();
+    let _ = idle.kill();
+    let _ = idle.wait();
+    assert!(quiet.aux_cpu.unwrap().ticks <= 1, "{:?}", quiet.aux_cpu);
+    assert_eq!(quiet.server_cpu, None);
+}

@@ -33,7 +33,7 @@ fn load(r: &Report) -> String {
     }
 }
 
-fn cells(row: &Row, items: bool, medians: bool) -> Vec<String> {
+fn cells(row: &Row, items: bool, aux: bool, medians: bool) -> Vec<String> {
     let r = &row.report;
     let mut cells = vec![
         r.name.clone(),
@@ -51,6 +51,11 @@ fn cells(row: &Row, items: bool, medians: bool) -> Vec<String> {
         Short(r.latency.p99).to_string(),
         Short(r.latency.max).to_string(),
         micros(r.server_us_per_request()),
+    ]);
+    if aux {
+        cells.push(micros(r.aux_us_per_request()));
+    }
+    cells.extend([
         micros(r.loadgen_us_per_request()),
         row.baseline.clone(),
         ratio(row.ratio),
@@ -73,24 +78,26 @@ pub(crate) fn render(report: &ComparisonReport) -> String {
     if items {
         header.push("items/s");
     }
-    header.extend([
-        "errors",
-        "p50",
-        "p90",
-        "p99",
-        "max",
-        "srv CPU/req",
-        "gen CPU/req",
-        "vs",
-        "ratio",
-    ]);
+    header.extend(["errors", "p50", "p90", "p99", "max", "srv CPU/req"]);
+    // The auxiliary processes' CPU (Redis behind a store), when any
+    // scenario counts some.
+    let aux = report.rows.iter().any(|r| r.report.aux_cpu.is_some());
+    if aux {
+        header.push("aux CPU/req");
+    }
+    header.extend(["gen CPU/req", "vs", "ratio"]);
     // With several rounds, the median of per-round ratios beside the merged one.
     let medians = report.rows.iter().any(|r| r.round_ratios.len() > 1);
     if medians {
         header.push("median");
     }
     let lines: Vec<Vec<String>> = std::iter::once(header.iter().map(|h| (*h).to_owned()).collect())
-        .chain(report.rows.iter().map(|row| cells(row, items, medians)))
+        .chain(
+            report
+                .rows
+                .iter()
+                .map(|row| cells(row, items, aux, medians)),
+        )
         .collect();
     let widths: Vec<usize> = (0..header.len())
         .map(|c| {
@@ -158,6 +165,13 @@ fn notes(report: &ComparisonReport, out: &mut String) {
             "CPU/req: utime+stime from /proc/<pid>/stat over the window / requests; \
              CLK_TCK={} ({source}).",
             clock.per_second
+        );
+    }
+    if report.rows.iter().any(|r| r.report.aux_cpu.is_some()) {
+        let _ = writeln!(
+            out,
+            "aux CPU/req: the auxiliary processes a scenario names (a store its server \
+             calls), together, over the same window."
         );
     }
 }

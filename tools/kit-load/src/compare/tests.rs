@@ -37,6 +37,7 @@ fn report(name: &str, ok: u64, failed: u64, secs: u64) -> Report {
             clock,
         }),
         loadgen_cpu: Some(CpuTime { ticks: 500, clock }),
+        aux_cpu: None,
         histogram: None,
     }
 }
@@ -85,6 +86,7 @@ fn the_table_shows_every_figure_aligned() {
         assert!(lines[0].contains(col), "{col}: {table}");
     }
     assert!(!lines[0].contains("items/s"), "{table}");
+    assert!(!lines[0].contains("aux CPU/req"), "{table}");
     let axum = lines[1];
     assert!(axum.starts_with("raw-axum "), "{table}");
     for cell in [
@@ -117,6 +119,32 @@ fn an_items_column_appears_for_batches() {
     let table = ComparisonReport::new(vec![(batch, "insert-100".into())], Vec::new()).table();
     assert!(table.lines().next().unwrap().contains("items/s"), "{table}");
     assert!(table.contains("100,000"), "{table}");
+}
+
+#[test]
+fn an_aux_column_appears_when_a_scenario_counts_other_processes() {
+    let mut store = report("insert-1", 1_000, 0, 1);
+    store.aux_cpu = Some(CpuTime {
+        ticks: 2,
+        clock: store.loadgen_cpu.unwrap().clock,
+    });
+    let plain = report("raw", 1_000, 0, 1);
+    let table = ComparisonReport::new(
+        vec![(plain, "raw".into()), (store, "raw".into())],
+        Vec::new(),
+    )
+    .table();
+    let lines: Vec<&str> = table.lines().collect();
+    let header = lines[0];
+    let at = |col: &str| header.find(col).unwrap_or_else(|| panic!("{col}: {table}"));
+    assert!(at("srv CPU/req") < at("aux CPU/req") && at("aux CPU/req") < at("gen CPU/req"));
+    // 2 ticks of 10 ms over 1,000 requests; the row without aux shows "-".
+    assert!(lines[2].contains("20.0us"), "{table}");
+    assert!(lines[1].contains(" - "), "{table}");
+    assert!(
+        table.contains("aux CPU/req: the auxiliary processes"),
+        "{table}"
+    );
 }
 
 #[test]
@@ -157,6 +185,7 @@ fn json_lines_have_runs_then_summaries() {
     assert_eq!(lines[3]["outcomes"]["http"]["500"], 1);
     assert_eq!(lines[3]["latency_us"]["p99"], 4000.0);
     assert_eq!(lines[3]["server_cpu"]["us_per_request"], 1_000_000.0);
+    assert_eq!(lines[3]["aux_cpu"], serde_json::Value::Null);
     assert_eq!(lines[3]["settings"]["connections"], 64);
 }
 
@@ -174,6 +203,14 @@ fn merging_rounds_adds_counts_and_weighs_latencies() {
     assert!(a.latency.p50.abs_diff(Duration::from_micros(912)) < Duration::from_nanos(10));
     assert_eq!(a.latency.max, Duration::from_millis(50));
     assert_eq!(a.server_cpu.unwrap().ticks, 2_000);
+    // Auxiliary CPU adds up only when both rounds measured it.
+    assert_eq!(a.aux_cpu, None);
+    let clock = a.loadgen_cpu.unwrap().clock;
+    let (mut c, mut d) = (report("x", 1, 0, 1), report("x", 1, 0, 1));
+    c.aux_cpu = Some(CpuTime { ticks: 3, clock });
+    d.aux_cpu = Some(CpuTime { ticks: 4, clock });
+    c.merge(&d).unwrap();
+    assert_eq!(c.aux_cpu.unwrap().ticks, 7);
 }
 
 fn scenario(name: &str) -> Scenario {

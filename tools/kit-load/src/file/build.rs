@@ -182,6 +182,12 @@ impl ScenarioSpec {
         if let Some(pid) = self.pid.or(server.map(|s| s.pid)) {
             scenario = scenario.with_server_pid(pid);
         }
+        for name in &self.aux {
+            let aux = started
+                .get(name)
+                .ok_or_else(|| bad(format!("no server named {name:?} in `servers` (aux)")))?;
+            scenario = scenario.with_aux_pid(aux.pid);
+        }
         if let Some(baseline) = &self.baseline {
             scenario = scenario.with_baseline(baseline.clone());
         }

@@ -9,7 +9,7 @@ const GOOD: &str = r#"{
   "scenarios": [
     { "name": "raw", "server": "echo", "http": { "url": "http://127.0.0.1:{port}/sum", "method": "POST",
       "headers": ["Content-Type: application/json"], "body": "{\"a\":1,\"b\":2}" } },
-    { "name": "wrk", "server": "echo", "engine": "wrk", "http": { "url": "http://127.0.0.1:{port}/" } },
+    { "name": "wrk", "server": "echo", "engine": "wrk", "aux": ["store"], "http": { "url": "http://127.0.0.1:{port}/" } },
     { "name": "grpc", "server": "echo", "pid": 77, "baseline": "grpc", "settings": { "connections": 2, "streams": 8 },
       "grpc": { "url": "http://127.0.0.1:{port2}/", "path": "/pb.Add/Sum", "body_hex": "0801 1002" } },
     { "name": "batch", "server": "echo", "items": 100,
@@ -18,13 +18,22 @@ const GOOD: &str = r#"{
 }"#;
 
 fn started() -> BTreeMap<String, Started> {
-    BTreeMap::from([(
-        "echo".to_owned(),
-        Started {
-            ports: vec![4242, 4343],
-            pid: 99,
-        },
-    )])
+    BTreeMap::from([
+        (
+            "echo".to_owned(),
+            Started {
+                ports: vec![4242, 4343],
+                pid: 99,
+            },
+        ),
+        (
+            "store".to_owned(),
+            Started {
+                ports: vec![6379],
+                pid: 55,
+            },
+        ),
+    ])
 }
 
 #[test]
@@ -46,6 +55,8 @@ fn a_good_file_becomes_a_comparison() {
     assert_eq!(s[0].settings().connections, 16);
     assert_eq!(s[0].settings().duration, std::time::Duration::from_secs(5));
     assert!(matches!(s[1].load(), Load::Wrk(_)));
+    assert_eq!(s[1].aux_pids(), [55]);
+    assert_eq!(s[0].aux_pids(), [] as [u32; 0]);
     let Load::Grpc(grpc) = s[2].load() else {
         panic!("{:?}", s[2].load())
     };
@@ -108,6 +119,10 @@ fn garbage_files_give_clear_errors() {
         (
             &one(r#"{"name": "a", "server": "nope", "http": {"url": "http://h/"}}"#),
             "no server named \"nope\"",
+        ),
+        (
+            &one(r#"{"name": "a", "aux": ["nope"], "http": {"url": "http://h/"}}"#),
+            "no server named \"nope\" in `servers` (aux)",
         ),
         (
             &one(r#"{"name": "a", "http": {"url": "http://h:{port}/"}}"#),
