@@ -37,15 +37,37 @@ impl std::fmt::Display for Base64Error {
     }
 }
 
-fn value(alphabet: Alphabet, c: u8) -> Option<u8> {
-    let table = match alphabet {
-        Alphabet::Std => STD,
-        Alphabet::Url => URL,
-    };
+/// Marks a byte that is not in an alphabet, in [`reverse`]'s tables; every
+/// symbol's value is below 64, so `a | b | c | d < 64` says all four are
+/// symbols.
+const NOT_A_SYMBOL: u8 = 0xff;
+
+/// A 256-entry table from byte to symbol value: one load a byte, where a
+/// search of the alphabet cost up to 64 comparisons (16 % of the server's
+/// CPU on batches of 100 events, measured with perf).
+const fn reverse(alphabet: &[u8; 64]) -> [u8; 256] {
+    let mut table = [NOT_A_SYMBOL; 256];
+    let mut i = 0;
+    while i < 64 {
+        table[alphabet[i] as usize] = i as u8;
+        i += 1;
+    }
     table
-        .iter()
-        .position(|&t| t == c)
-        .and_then(|p| u8::try_from(p).ok())
+}
+
+static STD_VALUES: [u8; 256] = reverse(STD);
+static URL_VALUES: [u8; 256] = reverse(URL);
+
+fn values(alphabet: Alphabet) -> &'static [u8; 256] {
+    match alphabet {
+        Alphabet::Std => &STD_VALUES,
+        Alphabet::Url => &URL_VALUES,
+    }
+}
+
+fn value(alphabet: Alphabet, c: u8) -> Option<u8> {
+    let v = values(alphabet)[usize::from(c)];
+    (v != NOT_A_SYMBOL).then_some(v)
 }
 
 fn is_newline(c: u8) -> bool {
@@ -54,9 +76,30 @@ fn is_newline(c: u8) -> bool {
 
 /// `Encoding.Decode` of a padded encoding: the whole input at once.
 pub(crate) fn decode(alphabet: Alphabet, src: &[u8]) -> Result<Vec<u8>, Base64Error> {
-    let mut out = Vec::with_capacity(src.len() / 4 * 3 + 3);
+    let table = values(alphabet);
+    // Exact for whole quanta without newlines (the common case), so the
+    // caller's `Bytes::from(vec)` keeps the allocation instead of adding a
+    // header of its own.
+    let padding = src.iter().rev().take(2).take_while(|&&c| c == b'=').count();
+    let capacity = if src.len().is_multiple_of(4) {
+        src.len() / 4 * 3 - padding
+    } else {
+        src.len() / 4 * 3 + 3
+    };
+    let mut out = Vec::with_capacity(capacity);
     let mut si = 0;
     while si < src.len() {
+        // Four symbols in a row, the common case, decode at once; anything
+        // else (newlines, padding, garbage, the end) takes Go's rules.
+        if let Some(&[a, b, c, d]) = src.get(si..si + 4) {
+            let [a, b, c, d] = [a, b, c, d].map(|x| table[usize::from(x)]);
+            if a | b | c | d < 64 {
+                let v = u32::from(a) << 18 | u32::from(b) << 12 | u32::from(c) << 6 | u32::from(d);
+                out.extend_from_slice(&v.to_be_bytes()[1..]);
+                si += 4;
+                continue;
+            }
+        }
         si = quantum(alphabet, src, si, &mut out)?;
     }
     Ok(out)
@@ -211,6 +254,35 @@ mod tests {
             prop_assert_eq!(decode(Alphabet::Std, std_text.as_bytes()), Ok(data.clone()));
             let url_text = base64::engine::general_purpose::URL_SAFE.encode(&data);
             prop_assert_eq!(decode_stream(Alphabet::Url, url_text.as_bytes()), Ok(data));
+        }
+
+        /// The four-symbol fast path changes nothing: the same bytes and the
+        /// same errors as Go's rules alone, on inputs dense in symbols,
+        /// padding and newlines.
+        #[test]
+        fn the_fast_path_decodes_as_go_s_rules_alone(
+            data in prop::collection::vec(
+                prop_oneof![
+                    8 => prop::sample::select(b"AZaz09+/-_Y".to_vec()),
+                    1 => prop::sample::select(b"=\r\n!".to_vec()),
+                ],
+                0..40,
+            )
+        ) {
+            for alphabet in [Alphabet::Std, Alphabet::Url] {
+                let mut slow = Vec::new();
+                let mut si = 0;
+                let reference = loop {
+                    if si >= data.len() {
+                        break Ok(slow);
+                    }
+                    match quantum(alphabet, &data, si, &mut slow) {
+                        Ok(next) => si = next,
+                        Err(e) => break Err(e),
+                    }
+                };
+                prop_assert_eq!(decode(alphabet, &data), reference);
+            }
         }
 
         #[test]

@@ -79,13 +79,13 @@ fn tuple(r: &mut Reader<'_>, limits: &Limits) -> Result<Event, DecodeError> {
             while r.has_next(first) {
                 first = false;
                 let name = r.key();
-                match fold(&name).as_deref() {
-                    Some("key") => bytes_field(r, "key", &mut key, limits.max_key_bytes)?,
-                    Some("member") => {
+                match field(&name) {
+                    Field::Key => bytes_field(r, "key", &mut key, limits.max_key_bytes)?,
+                    Field::Member => {
                         bytes_field(r, "member", &mut member, limits.max_member_bytes)?
                     }
-                    Some("score") => score_field(r, &mut score)?,
-                    _ => r.skip(),
+                    Field::Score => score_field(r, &mut score)?,
+                    Field::Other => r.skip(),
                 }
             }
         }
@@ -97,6 +97,38 @@ fn tuple(r: &mut Reader<'_>, limits: &Limits) -> Result<Event, DecodeError> {
         score,
         member: Bytes::from(member),
     })
+}
+
+/// The fields of a tuple.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Field {
+    Key,
+    Score,
+    Member,
+    Other,
+}
+
+/// Which field a name is, matched as Go matches it: ASCII names (all of
+/// them, in practice) case-insensitively in place, others through
+/// [`fold`].
+fn field(name: &[u8]) -> Field {
+    if name.is_ascii() {
+        return if name.eq_ignore_ascii_case(b"key") {
+            Field::Key
+        } else if name.eq_ignore_ascii_case(b"score") {
+            Field::Score
+        } else if name.eq_ignore_ascii_case(b"member") {
+            Field::Member
+        } else {
+            Field::Other
+        };
+    }
+    match fold(name).as_deref() {
+        Some("key") => Field::Key,
+        Some("score") => Field::Score,
+        Some("member") => Field::Member,
+        _ => Field::Other,
+    }
 }
 
 /// Go's case folding of field names: ASCII case, plus the two non-ASCII

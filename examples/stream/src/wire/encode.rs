@@ -145,7 +145,7 @@ pub fn go_float(v: f64) -> String {
 }
 
 /// 2^53: every whole number below it is an `f64` exactly.
-const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
+pub(crate) const MAX_EXACT: f64 = 9_007_199_254_740_992.0;
 
 /// [`go_float`], appended to `out` without an intermediate string in the
 /// common case (scores are normally timestamps, in fixed notation).

@@ -1,6 +1,8 @@
 //! Walking a JSON value that [`first_value`](super::scan::first_value) has
 //! already checked, with Go's string and type-error rules.
 
+use std::borrow::Cow;
+
 use super::scan::is_space;
 
 /// The kind of a JSON value, named as Go's type errors name it.
@@ -82,7 +84,7 @@ impl<'a> Reader<'a> {
     }
 
     /// An object key and the `:` after it.
-    pub(crate) fn key(&mut self) -> Vec<u8> {
+    pub(crate) fn key(&mut self) -> Cow<'a, [u8]> {
         let k = self.string();
         self.skip_space();
         self.pos += 1;
@@ -91,7 +93,7 @@ impl<'a> Reader<'a> {
 
     /// A string's contents, unescaped as Go does: bad UTF-8 and lone
     /// surrogates become U+FFFD, one per byte for bad UTF-8.
-    pub(crate) fn string(&mut self) -> Vec<u8> {
+    pub(crate) fn string(&mut self) -> Cow<'a, [u8]> {
         self.skip_space();
         self.pos += 1;
         let start = self.pos;
@@ -112,10 +114,11 @@ impl<'a> Reader<'a> {
             .get(start..end.min(self.input.len()))
             .unwrap_or_default();
         self.pos = end + 1;
+        // The common case, plain ASCII, is the input itself: no copy.
         if !escaped && raw.is_ascii() {
-            return raw.to_vec();
+            return Cow::Borrowed(raw);
         }
-        unescape(raw)
+        Cow::Owned(unescape(raw))
     }
 
     /// A number's literal text.
@@ -248,7 +251,7 @@ mod tests {
     use super::*;
 
     fn string(json: &str) -> Vec<u8> {
-        Reader::new(json.as_bytes()).string()
+        Reader::new(json.as_bytes()).string().into_owned()
     }
 
     #[test]
