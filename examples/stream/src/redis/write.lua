@@ -44,7 +44,13 @@ local function key_state(i)
   if k then return k end
   local raw = KEYS[i]
   k = { add = raw .. "+", rem = raw .. "-", wm = raw .. "~" }
-  k.n = redis.call("ZCARD", k.add) + redis.call("ZCARD", k.rem)
+  local adds, rems = redis.call("ZCARD", k.add), redis.call("ZCARD", k.rem)
+  k.n = adds + rems
+  -- Whether a set was empty when read. A write of its kind clears the flag
+  -- before it runs (see the loop below), so a flag still set proves that
+  -- no member is in that set, and the lookup there can be skipped: an
+  -- insert into a key without tombstones is one command, not two.
+  k.no_adds, k.no_rems = adds == 0, rems == 0
   local w = redis.call("ZRANGE", k.wm, 0, 0, "WITHSCORES")
   if #w == 2 then
     k.wm_member, k.wm_score = w[1], tonumber(w[2])
@@ -80,13 +86,14 @@ local function enforce_bound(k)
 end
 
 -- The write when the key cannot outgrow its bound in this call: two
--- commands. ZADD GT applies only a strictly higher score (or a new
+-- commands, one when the other set is known to be empty. ZADD GT applies only a strictly higher score (or a new
 -- member), which is the rule within one set; the other set is checked
 -- first.
 local function write_unbounded(k, is_delete, score_str, s, m)
-  local target, other = k.add, k.rem
-  if is_delete then target, other = k.rem, k.add end
-  local o = redis.call("ZSCORE", other, m)
+  local target, other, other_empty = k.add, k.rem, k.no_rems
+  if is_delete then target, other, other_empty = k.rem, k.add, k.no_adds end
+  local o = false
+  if not other_empty then o = redis.call("ZSCORE", other, m) end
   if o then
     local cur = tonumber(o)
     -- An insert must beat a tombstone strictly; a delete beats an add at
@@ -165,6 +172,7 @@ for i = 2, #ARGV, 4 do
   k.left = pending[j]
   local op, score_str, m = ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
   if op ~= "~" then pending[j] = pending[j] - 1 end
+  if op == "+" then k.no_adds = false elseif op == "-" then k.no_rems = false end
   if op == "~" then
     out[#out + 1] = raise_watermark(k, score_str, m)
   else
