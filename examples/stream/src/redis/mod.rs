@@ -38,8 +38,9 @@
 //! compared byte by byte in Lua (Lua's string order follows the server's
 //! locale). While a key cannot outgrow its bound within one call (its
 //! entries plus the writes it has left in the call fit), a write takes
-//! two commands: `ZSCORE` in the other set, then `ZADD … GT CH` (Redis
-//! 6.2 or later), which applies exactly the rule within one set; the
+//! two commands: `ZSCORE` in the other set (skipped while that set is
+//! known to be empty), then `ZADD … GT CH` (Redis 6.2 or later), which
+//! applies exactly the rule within one set; the
 //! exact count and eviction are kept only when the bound may be reached.
 //! `select.lua` reads a cursor range exactly at any depth of
 //! equal scores (ranks by `ZCOUNT` and a binary search), and `states.lua`

@@ -19,13 +19,14 @@
 //!
 //! Measured (the binary before and after as two servers in one
 //! `kit-load compare` run of `scripts/bench-stream-redis`'s scenarios, 16
-//! connections, one instance, run once in each order, because whichever
-//! writes second in a round finds Redis's sets already grown): select 1
+//! connections, one instance, run once in each order): select 1
 //! key 48,362 → 49,553 and 36,575 → 40,409 req/s, its p99 from 3.5–3.7 ms
 //! to 0.56–0.69 ms; select 10 keys (requests that go alone, see
 //! [`ALONE`]) 17,291 → 15,922 and 14,524 → 15,225, within noise; inserts
 //! (already joined by the write coalescer) unchanged: the server written
-//! second won by 5–20 % in both orders. On freshly started servers (10
+//! second won by 5–20 % in both orders, because kit-load then numbered
+//! each scenario's writes from 0, so the second wrote older scores, which
+//! the script rejects cheaply (fixed since). On freshly started servers (10
 //! entries a reply, alternating runs), select 1 key went from 43,874 to
 //! 49,297 and from 36,992 to 44,354 req/s, and Redis's CPU per select from
 //! 10.5 to 5.7 and 13.7 to 6.7 µs.
