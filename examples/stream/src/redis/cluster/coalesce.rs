@@ -36,10 +36,13 @@ use crate::store::StoreError;
 
 /// The most operations one round sends: a pipeline of script calls.
 const OPS_PER_ROUND: usize = 16 * OPS_PER_CALL;
-/// Rounds in flight at once per instance: two keep the instance busy
-/// while the next round forms; more would only make rounds smaller (1, 2
-/// and 4 measured the same within noise on `scripts/bench-stream-redis`).
-const ROUNDS: usize = 2;
+/// Rounds in flight at once per instance: enough that Redis finds the
+/// next round waiting when it finishes one, few enough that rounds stay
+/// full. Measured with `kit-load compare` on two binaries, 4 rounds of
+/// each, in the order 2 4 4 2: insert batch 100 283,710 and 293,490
+/// events/s with 2, 296,080 and 302,420 with 4 (+3.7 %); insert batch 1
+/// 47,557 and 45,978 req/s with 2, 46,542 and 47,878 with 4 (+0.9 %).
+const ROUNDS: usize = 4;
 /// Writes that may wait for a round; more fail at once with
 /// `ResourceExhausted` (a round is bounded by the pool's timeouts, so
 /// this is reached only when Redis cannot keep up at all).
