@@ -48,10 +48,10 @@ pub(crate) fn fill_ports(text: &str, ports: &[u16]) -> Result<String, Error> {
 }
 
 impl ScenarioFile {
-    /// Checks the whole file (as [`comparison`](ScenarioFile::comparison)
-    /// would with placeholder servers), then starts every server and builds
-    /// the comparison against them.
-    pub fn start(&self) -> Result<Prepared, Error> {
+    /// Checks the whole file short of starting its servers: the
+    /// comparison it describes against placeholder servers (port 1, PID
+    /// 1), with every body file read and every scenario validated.
+    pub fn check(&self) -> Result<Comparison, Error> {
         let placeholders = self
             .servers
             .iter()
@@ -60,7 +60,13 @@ impl ScenarioFile {
                 Ok((name.clone(), Started { ports, pid: 1 }))
             })
             .collect::<Result<_, Error>>()?;
-        self.comparison(&placeholders)?;
+        self.comparison(&placeholders)
+    }
+
+    /// [`check`](ScenarioFile::check)s the file, then starts every server
+    /// and builds the comparison against them.
+    pub fn start(&self) -> Result<Prepared, Error> {
+        self.check()?;
         let mut servers = Vec::new();
         let mut started = BTreeMap::new();
         for (name, spec) in &self.servers {
