@@ -86,9 +86,9 @@ local function enforce_bound(k)
 end
 
 -- The write when the key cannot outgrow its bound in this call: two
--- commands, one when the other set is known to be empty. ZADD GT applies only a strictly higher score (or a new
--- member), which is the rule within one set; the other set is checked
--- first.
+-- commands, one when the other set is known to be empty. ZADD GT applies
+-- only a strictly higher score (or a new member), which is the rule
+-- within one set; the other set is checked first.
 local function write_unbounded(k, is_delete, score_str, s, m)
   local target, other, other_empty = k.add, k.rem, k.no_rems
   if is_delete then target, other, other_empty = k.rem, k.add, k.no_adds end
