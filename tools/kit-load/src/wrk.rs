@@ -29,6 +29,11 @@ pub(crate) fn run(
     aux: &[u32],
 ) -> Result<Report, Error> {
     check(load, settings)?;
+    // An auxiliary process that cannot be read is an error before the run,
+    // as for kit-load's own engine, not a silently missing column.
+    for &p in aux {
+        StatTimes::read(Some(p))?;
+    }
     let duration = whole_seconds("duration", settings.duration)?;
     let script = Script::write(load)?;
     if !settings.warmup.is_zero() {
