@@ -28,10 +28,10 @@
 //! each scenario's writes from 0, so the second wrote older scores, which
 //! the script rejects cheaply (fixed since: one binary as two servers,
 //! the second won by 14 % with that kit-load, lost 1 % with the fixed
-//! one). On freshly started servers (10
-//! entries a reply, alternating runs), select 1 key went from 43,874 to
-//! 49,297 and from 36,992 to 44,354 req/s, and Redis's CPU per select from
-//! 10.5 to 5.7 and 13.7 to 6.7 µs.
+//! one). On freshly started servers (10 entries a reply, alternating
+//! runs), select 1 key went from 43,874 to 49,297 and from 36,992 to
+//! 44,354 req/s, and Redis's CPU per select from 10.5 to 5.7 and 13.7 to
+//! 6.7 µs.
 //!
 //! Each request still gets exactly its own replies, in order; per-command
 //! error replies stay with their request (the pipeline ignores errors). A
