@@ -190,27 +190,38 @@ async fn the_request_deadline_bounds_all_attempts() {
 
 #[tokio::test(start_paused = true)]
 async fn backoff_is_exponential_with_jitter_and_honours_retry_after() {
-    let (svc, log) = scripted(vec![Step::Fail(Code::Unavailable); 5]);
-    let _ = RetryLayer::new()
-        .no_budget()
-        .max_attempts(6)
-        .backoff(Duration::from_millis(100), Duration::from_millis(500))
-        .layer(svc)
-        .oneshot(Request::new(()))
-        .await;
-    let gaps: Vec<Duration> = log
-        .lock()
-        .unwrap()
-        .windows(2)
-        .map(|w| w[1].0 - w[0].0)
-        .collect();
+    // Jitter stretches a delay by a factor in [1, 2) and tokio's timer rounds
+    // the sleep up to the millisecond, so a gap reaches 2 × base at most. A
+    // range of seeds keeps the run deterministic and still samples the
+    // factor's whole range.
     let bases = [100, 200, 400, 500, 500].map(Duration::from_millis);
-    for (gap, base) in gaps.iter().zip(bases) {
-        assert!(
-            *gap >= base && *gap < base * 2,
-            "gap {gap:?} for base {base:?}"
-        );
+    let mut stretched = false;
+    for seed in 0..32 {
+        let (svc, log) = scripted(vec![Step::Fail(Code::Unavailable); 5]);
+        let _ = RetryLayer::new()
+            .no_budget()
+            .max_attempts(6)
+            .backoff(Duration::from_millis(100), Duration::from_millis(500))
+            .jitter_seed(seed)
+            .layer(svc)
+            .oneshot(Request::new(()))
+            .await;
+        let gaps: Vec<Duration> = log
+            .lock()
+            .unwrap()
+            .windows(2)
+            .map(|w| w[1].0 - w[0].0)
+            .collect();
+        assert_eq!(gaps.len(), bases.len(), "seed {seed}");
+        for (gap, base) in gaps.iter().zip(bases) {
+            assert!(
+                *gap >= base && *gap <= base * 2,
+                "seed {seed}: gap {gap:?} for base {base:?}"
+            );
+            stretched |= *gap >= base * 3 / 2;
+        }
     }
+    assert!(stretched, "no delay was ever stretched: jitter is off");
 
     let (svc, log) = scripted(vec![Step::Hint(Duration::from_secs(3))]);
     let n = layer().layer(svc).oneshot(Request::new(())).await.unwrap();
