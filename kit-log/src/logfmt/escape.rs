@@ -15,7 +15,7 @@
 use std::fmt::{self, Write};
 
 /// Whether `c` must be escaped inside a quoted value (and so forces quotes).
-fn is_special(c: char) -> bool {
+pub(crate) fn is_special(c: char) -> bool {
     c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}')
 }
 

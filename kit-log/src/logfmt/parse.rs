@@ -5,11 +5,15 @@
 //! or quoted, with the escapes described in the [module docs](super). It is
 //! strict about the rest, so a test that parses a line also checks that the
 //! line is well formed: a key without `=`, an unterminated quote, an unknown
-//! escape, or text glued to a closing quote is an error, never a guess.
+//! escape, text glued to a closing quote, or a character the writer would
+//! have replaced or escaped (a `\` or control character in a key or a bare
+//! value, a raw control character inside quotes) is an error, never a guess.
 //!
 //! Parsing is linear in the line's length and never panics.
 
 use std::fmt;
+
+use super::escape::{is_special, needs_quotes};
 
 /// One parsed line: its key/value pairs in order. Keys may repeat (a span
 /// field and an event field may share a name); lookups return the first.
@@ -80,32 +84,34 @@ pub fn parse(line: &str) -> Result<Line, ParseError> {
             return Ok(out);
         }
         let start = pos;
-        while pos < bytes.len() && !matches!(bytes[pos], b'=' | b' ' | b'"') {
-            pos += 1;
-        }
-        if pos == start || bytes.get(pos) != Some(&b'=') {
+        let key = token(line, pos, |c| matches!(c, '=' | ' ' | '"'));
+        pos += key.len();
+        if key.is_empty() || bytes.get(pos) != Some(&b'=') {
             return Err(err(pos, "expected key=value"));
         }
-        let key = line[start..pos].to_owned();
+        if let Some(at) = key.find(needs_quotes) {
+            return Err(err(start + at, "key holds a character keys may not hold"));
+        }
         pos += 1;
         let value = if bytes.get(pos) == Some(&b'"') {
-            let (value, end) = quoted(bytes, pos + 1)?;
+            let (value, end) = quoted(line, pos + 1)?;
             if end < bytes.len() && bytes[end] != b' ' {
                 return Err(err(end, "text after a closing quote"));
             }
             pos = end;
             value
         } else {
-            let start = pos;
-            while pos < bytes.len() && bytes[pos] != b' ' {
-                if matches!(bytes[pos], b'=' | b'"') {
-                    return Err(err(pos, "unquoted value holds '=' or '\"'"));
-                }
-                pos += 1;
+            let value = token(line, pos, |c| c == ' ');
+            if let Some(at) = value.find(needs_quotes) {
+                return Err(err(
+                    pos + at,
+                    "unquoted value holds a character that needs quotes",
+                ));
             }
-            bytes[start..pos].to_vec()
+            pos += value.len();
+            value.as_bytes().to_vec()
         };
-        out.pairs.push((key, value));
+        out.pairs.push((key.to_owned(), value));
     }
 }
 
@@ -113,9 +119,19 @@ fn err(at: usize, reason: &'static str) -> ParseError {
     ParseError { at, reason }
 }
 
+/// The text of `line` from `pos` up to the first character `end` accepts
+/// (or the end of the line). `pos` is always on a character boundary: the
+/// parser only steps over whole characters and ASCII.
+fn token(line: &str, pos: usize, end: impl Fn(char) -> bool) -> &str {
+    let rest = line.get(pos..).unwrap_or_default();
+    &rest[..rest.find(end).unwrap_or(rest.len())]
+}
+
 /// Reads a quoted value starting after its opening quote; returns the value
-/// and the position after the closing quote.
-fn quoted(bytes: &[u8], mut pos: usize) -> Result<(Vec<u8>, usize), ParseError> {
+/// and the position after the closing quote. A character the writer always
+/// escapes (a control character, U+2028, U+2029, U+FEFF) may not appear raw.
+fn quoted(line: &str, mut pos: usize) -> Result<(Vec<u8>, usize), ParseError> {
+    let bytes = line.as_bytes();
     let mut value = Vec::new();
     loop {
         match bytes.get(pos) {
@@ -126,9 +142,16 @@ fn quoted(bytes: &[u8], mut pos: usize) -> Result<(Vec<u8>, usize), ParseError> 
                 value.extend_from_slice(&decoded);
                 pos += used;
             }
-            Some(&b) => {
-                value.push(b);
-                pos += 1;
+            Some(_) => {
+                let raw = token(line, pos, |c| matches!(c, '"' | '\\') || is_special(c));
+                if raw.is_empty() {
+                    return Err(err(
+                        pos,
+                        "quoted value holds a raw character that must be escaped",
+                    ));
+                }
+                value.extend_from_slice(raw.as_bytes());
+                pos += raw.len();
             }
         }
     }
@@ -212,6 +235,15 @@ mod tests {
             r#"a="\u12""#,
             r#"a="\"#,
             r#""k"=v"#,
+            // what the writer never leaves raw (found by the fuzz target)
+            "\0\u{2}=",
+            "k\\=v",
+            "k\u{1b}=v",
+            "a=b\tc",
+            "a=b\\c",
+            "a=x\u{85}",
+            "a=\"raw\u{1b}[31m\"",
+            "a=\"line\u{2028}sep\"",
         ] {
             assert!(parse(bad).is_err(), "{bad:?} parsed");
         }
