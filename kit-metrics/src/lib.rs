@@ -88,6 +88,9 @@
 //! # Features
 //! - `axum`: `axum::handler`, a `/metrics` route for an axum router.
 //! - `listener`: `listener::serve`, a standalone `/metrics` server.
+//! - `transport-http`, `transport-grpc`: finalizers for kit-transport's
+//!   servers counting the requests refused before their endpoint ran
+//!   ([`transport`]).
 //!
 //! # Layout
 //! - [`red`]: [`RequestMetrics`], the request families.
@@ -96,6 +99,8 @@
 //! - [`expose`]: [`encode`], [`Exposition`], [`CONTENT_TYPE`].
 //! - [`hooks`]: breaker and limiter metrics, for those crates' hooks.
 //! - [`global`]: the opt-in process-wide registry.
+//! - [`transport`]: [`RejectedRequests`](transport::RejectedRequests), what
+//!   the transport refused before any endpoint saw it.
 //! - `axum`, `listener`: serving `/metrics` (features).
 
 #![forbid(unsafe_code)]
@@ -111,6 +116,7 @@ pub mod instrument;
 #[cfg(feature = "listener")]
 pub mod listener;
 pub mod red;
+pub mod transport;
 
 pub use buckets::{BucketsError, DEFAULT_BUCKETS};
 pub use expose::{CONTENT_TYPE, Exposition, encode};

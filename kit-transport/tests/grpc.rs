@@ -429,3 +429,55 @@ async fn an_unreachable_server_is_unavailable() {
         .unwrap_err();
     assert_eq!(err.code(), Code::Unavailable, "{err}");
 }
+
+#[tokio::test]
+async fn the_finalizer_tells_calls_refused_before_the_endpoint() {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let options = grpc::GrpcServerOptions::new().finalizer(move |f| {
+        let _ = tx.send((f.code, f.endpoint_called));
+    });
+    let calls = Arc::new(AtomicUsize::new(0));
+    let decode: fn(EchoRequest) -> Result<EchoRequest, Error> = |req| {
+        if req.message == "bad" {
+            return Err(Error::invalid_argument("bad message"));
+        }
+        Ok(req)
+    };
+    let out: fn(EchoReply) -> Result<EchoReply, Error> = Ok;
+    let handler =
+        GrpcServer::with_options(unary_endpoint(calls.clone(), None), decode, out, options);
+    let request = |message: &str, fail_code: i32| {
+        tonic::Request::new(EchoRequest {
+            message: message.into(),
+            fail_code,
+            ..EchoRequest::default()
+        })
+    };
+
+    handler.unary(request("ok", 0)).await.unwrap();
+    handler
+        .unary(request("fails", Code::NotFound as i32))
+        .await
+        .unwrap_err();
+    handler.unary(request("bad", 0)).await.unwrap_err();
+    let mut bad_timeout = request("ok", 0);
+    bad_timeout
+        .metadata_mut()
+        .insert("grpc-timeout", "soon".parse().unwrap());
+    handler.unary(bad_timeout).await.unwrap_err();
+
+    let mut seen = Vec::new();
+    while let Ok(f) = rx.try_recv() {
+        seen.push(f);
+    }
+    assert_eq!(
+        seen,
+        [
+            (None, true),
+            (Some(Code::NotFound), true),
+            (Some(Code::InvalidArgument), false),
+            (Some(Code::InvalidArgument), false),
+        ]
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}

@@ -398,9 +398,10 @@ async fn hooks_run_in_order_and_the_finalizer_exactly_once() {
         })
         .finalizer(move |f| {
             l3.lock().unwrap().push(format!(
-                "finalize {} {:?}",
+                "finalize {} {:?} called={}",
                 f.status.as_u16(),
-                f.error.map(Error::code)
+                f.error.map(Error::code),
+                f.endpoint_called
             ));
         });
     let (addr, _server) = support::spawn(Server::new(), echo_app(Arc::default(), options)).await;
@@ -429,15 +430,26 @@ async fn hooks_run_in_order_and_the_finalizer_exactly_once() {
     let (parts, _) = raw(addr, post(addr, "/echo", serde_json::to_vec(&req).unwrap())).await;
     assert_eq!(parts.status, StatusCode::NOT_FOUND);
     assert!(!parts.headers.contains_key("x-served-tenant"));
+    // Refused before the endpoint: endpoint middleware never sees these.
+    let (parts, _) = raw(addr, post(addr, "/echo", b"{not json".to_vec())).await;
+    assert_eq!(parts.status, StatusCode::BAD_REQUEST);
+    let mut req = post(addr, "/echo", serde_json::to_vec(&Echo::default()).unwrap());
+    req.headers_mut()
+        .insert("kit-timeout-ms", "soon".parse().unwrap());
+    let (parts, _) = raw(addr, req).await;
+    assert_eq!(parts.status, StatusCode::BAD_REQUEST);
 
     assert_eq!(
         *log.lock().unwrap(),
         vec![
             "before /echo".to_string(),
             "after".into(),
-            "finalize 200 None".into(),
+            "finalize 200 None called=true".into(),
             "before /echo".into(),
-            "finalize 404 Some(NotFound)".into(),
+            "finalize 404 Some(NotFound) called=true".into(),
+            "before /echo".into(),
+            "finalize 400 Some(InvalidArgument) called=false".into(),
+            "finalize 400 Some(InvalidArgument) called=false".into(),
         ]
     );
 }
@@ -446,7 +458,7 @@ async fn hooks_run_in_order_and_the_finalizer_exactly_once() {
 async fn a_client_that_hangs_up_is_finalized_as_cancelled() {
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let options = ServerOptions::new().finalizer(move |f| {
-        let _ = tx.send((f.status.as_u16(), f.cancelled));
+        let _ = tx.send((f.status.as_u16(), f.cancelled, f.endpoint_called));
     });
     let (addr, _server) = support::spawn(Server::new(), echo_app(Arc::default(), options)).await;
     let body = serde_json::to_vec(&Echo {
@@ -467,7 +479,7 @@ async fn a_client_that_hangs_up_is_finalized_as_cancelled() {
         .await
         .expect("the finalizer ran")
         .unwrap();
-    assert_eq!(finished, (499, true));
+    assert_eq!(finished, (499, true, true), "dropped inside the endpoint");
     // exactly once
     assert!(rx.try_recv().is_err());
 }

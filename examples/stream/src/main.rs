@@ -302,14 +302,18 @@ async fn run(flags: Flags) -> Result<(), String> {
         log_one_in: flags.log_one_in,
     };
     let endpoints = middleware.endpoints(Endpoints::new(svc));
+    // What the transports refuse before an endpoint (and its metrics) sees it.
+    let rejected = kit_metrics::transport::RejectedRequests::register(&mut registry);
 
     let readiness = Readiness::new();
     let server = Server::new()
         .readiness(readiness.clone())
         .drain_timeout(flags.drain);
     // Trace context is read from requests only when traces are exported.
-    let mut options = ServerOptions::new().body_limit(flags.max_body);
-    let mut grpc_options = GrpcServerOptions::new();
+    let mut options = ServerOptions::new()
+        .body_limit(flags.max_body)
+        .finalizer(rejected.http());
+    let mut grpc_options = GrpcServerOptions::new().finalizer(rejected.grpc());
     if telemetry.is_some() {
         options = options.propagator(TracePropagator::new());
         grpc_options = grpc_options.propagator(TracePropagator::new());

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_core::Stream;
@@ -32,6 +33,12 @@ pub struct GrpcFinished {
     pub duration: Duration,
     /// Whether the call was dropped before it finished.
     pub cancelled: bool,
+    /// Whether the endpoint was called. `false` for a call refused before
+    /// it: a malformed `grpc-timeout`, a decode failure, a deadline already
+    /// passed. Endpoint middleware never sees those calls; the finalizer does.
+    /// (A message that is not valid protobuf is refused by tonic's codec
+    /// before this server runs, and reaches no finalizer.)
+    pub endpoint_called: bool,
 }
 
 /// Settings of a [`GrpcServer`], shareable by every method of a service.
@@ -150,7 +157,7 @@ impl<E, D, N> GrpcServer<E, D, N> {
     {
         let mut finish = Finish::new(&self.shared.options);
         let result = self
-            .call(request)
+            .call(request, &finish.called)
             .await
             .and_then(|resp| (self.shared.encode)(resp));
         finish.done(result.as_ref().err());
@@ -172,7 +179,7 @@ impl<E, D, N> GrpcServer<E, D, N> {
         R: Send + 'static,
     {
         let mut finish = Finish::new(&self.shared.options);
-        let result = self.call(request).await;
+        let result = self.call(request, &finish.called).await;
         finish.done(result.as_ref().err());
         let stream = result.map_err(|e| to_status(&e))?;
         let shared = self.shared.clone();
@@ -190,7 +197,11 @@ impl<E, D, N> GrpcServer<E, D, N> {
         Ok(tonic::Response::new(Box::pin(replies)))
     }
 
-    async fn call<P, Req, Resp>(&self, request: tonic::Request<P>) -> Result<Resp, Error>
+    async fn call<P, Req, Resp>(
+        &self,
+        request: tonic::Request<P>,
+        called: &AtomicBool,
+    ) -> Result<Resp, Error>
     where
         E: Service<Request<Req>, Response = Resp, Error = Error> + Clone,
         D: Fn(P) -> Result<Req, Error>,
@@ -211,6 +222,7 @@ impl<E, D, N> GrpcServer<E, D, N> {
             return Err(Error::deadline_exceeded("deadline passed before the call"));
         }
         let deadline = ctx.deadline();
+        called.store(true, Ordering::Relaxed);
         let call = self
             .endpoint
             .clone()
@@ -229,6 +241,8 @@ struct Finish<'a> {
     options: &'a GrpcServerOptions,
     start: Instant,
     done: bool,
+    /// Set by `call` just before it calls the endpoint.
+    called: AtomicBool,
 }
 
 impl<'a> Finish<'a> {
@@ -237,6 +251,7 @@ impl<'a> Finish<'a> {
             options,
             start: Instant::now(),
             done: options.finalizer.is_none(),
+            called: AtomicBool::new(false),
         }
     }
 
@@ -254,6 +269,7 @@ impl<'a> Finish<'a> {
                 code,
                 duration: self.start.elapsed(),
                 cancelled,
+                endpoint_called: self.called.load(Ordering::Relaxed),
             });
         }
     }

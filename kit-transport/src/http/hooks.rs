@@ -35,6 +35,11 @@ pub struct Finished<'a> {
     /// Whether the request was dropped before a response was ready (the
     /// client disconnected, or the server shut down).
     pub cancelled: bool,
+    /// Whether the endpoint was called. `false` for a request refused
+    /// before it: a malformed timeout header, a body over the limit, a
+    /// decode failure, a deadline already passed. Endpoint middleware
+    /// (metrics, logs, traces) never sees those requests; the finalizer does.
+    pub endpoint_called: bool,
 }
 
 /// Settings of an [`HttpServer`](super::HttpServer), shareable by every

@@ -5,6 +5,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context as TaskContext, Poll};
 
 use bytes::Bytes;
@@ -121,7 +122,7 @@ where
         Box::pin(async move {
             let (parts, body) = req.into_parts();
             let mut finish = FinishGuard::new(&shared.options, parts.method.clone(), &parts);
-            let result = handle(&shared, endpoint, parts, body).await;
+            let result = handle(&shared, endpoint, parts, body, &finish.called).await;
             let response = match result {
                 Ok(response) => {
                     finish.done(&response, None);
@@ -143,6 +144,7 @@ async fn handle<E, D, N, B, Req, Resp>(
     endpoint: E,
     parts: http::request::Parts,
     body: B,
+    called: &AtomicBool,
 ) -> Result<http::Response<Body>, Error>
 where
     E: Service<Request<Req>, Response = Resp, Error = Error>,
@@ -169,6 +171,7 @@ where
     }
     let deadline = ctx.deadline();
     let after_ctx = (!options.after.is_empty()).then(|| ctx.clone());
+    called.store(true, Ordering::Relaxed);
     let call = endpoint.oneshot(Request::with_context(ctx, req));
     let resp = match deadline {
         Some(at) => tokio::time::timeout_at(at, call)
@@ -222,24 +225,28 @@ where
 struct FinishGuard<'a> {
     options: &'a ServerOptions,
     method: Method,
-    path: String,
+    uri: http::Uri,
     start: Instant,
     done: bool,
+    /// Set by `handle` just before it calls the endpoint.
+    called: AtomicBool,
 }
 
 impl<'a> FinishGuard<'a> {
     fn new(options: &'a ServerOptions, method: Method, parts: &http::request::Parts) -> Self {
-        let path = if options.finalizer.is_some() {
-            parts.uri.path().to_owned()
+        // A `Uri` clone shares its bytes: no copy of the path per request.
+        let uri = if options.finalizer.is_some() {
+            parts.uri.clone()
         } else {
-            String::new()
+            http::Uri::default()
         };
         FinishGuard {
             options,
             method,
-            path,
+            uri,
             start: Instant::now(),
             done: options.finalizer.is_none(),
+            called: AtomicBool::new(false),
         }
     }
 
@@ -251,12 +258,13 @@ impl<'a> FinishGuard<'a> {
         if let Some(f) = &self.options.finalizer {
             f(&Finished {
                 method: &self.method,
-                path: &self.path,
+                path: self.uri.path(),
                 status: response.status(),
                 size: http_body::Body::size_hint(response.body()).exact(),
                 duration: self.start.elapsed(),
                 error,
                 cancelled: false,
+                endpoint_called: self.called.load(Ordering::Relaxed),
             });
         }
     }
@@ -271,12 +279,13 @@ impl Drop for FinishGuard<'_> {
             let status = StatusCode::from_u16(499).unwrap_or(StatusCode::BAD_REQUEST);
             f(&Finished {
                 method: &self.method,
-                path: &self.path,
+                path: self.uri.path(),
                 status,
                 size: None,
                 duration: self.start.elapsed(),
                 error: None,
                 cancelled: true,
+                endpoint_called: self.called.load(Ordering::Relaxed),
             });
         }
     }

@@ -140,6 +140,8 @@ async fn main() -> std::io::Result<()> {
     middleware.concat_rate = Rate::new(flags.concat_rate, flags.concat_burst);
     middleware.log_one_in = NonZeroU32::new(flags.log_one_in).unwrap_or(NonZeroU32::MIN);
     let set = middleware.set(BasicService);
+    // What the transports refuse before an endpoint (and its metrics) sees it.
+    let rejected = kit_metrics::transport::RejectedRequests::register(&mut registry);
 
     let readiness = Readiness::new();
     let server = Server::new()
@@ -148,8 +150,8 @@ async fn main() -> std::io::Result<()> {
     let debug = health::http_routes(readiness.clone())
         .route("/metrics", kit_metrics::axum::handler(Arc::new(registry)));
     // Trace context is read from requests only when traces are exported.
-    let mut http_options = ServerOptions::new();
-    let mut grpc_options = GrpcServerOptions::new();
+    let mut http_options = ServerOptions::new().finalizer(rejected.http());
+    let mut grpc_options = GrpcServerOptions::new().finalizer(rejected.grpc());
     if telemetry.is_some() {
         http_options = http_options.propagator(TracePropagator::new());
         grpc_options = grpc_options.propagator(TracePropagator::new());
