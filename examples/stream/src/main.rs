@@ -26,6 +26,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::num::{NonZeroU32, NonZeroU64};
 use std::sync::Arc;
 
+use bytes::Bytes;
 use kit_circuitbreaker::{CircuitBreakerLayer, Config as BreakerConfig};
 use kit_endpoint::{DeadlineLayer, Endpoint, Request};
 use kit_log::LoggingLayer;
@@ -41,12 +42,13 @@ use kit_transport::serve::{RunningServer, Server};
 use opentelemetry_sdk::trace::SdkTracer;
 use prometheus_client::registry::Registry;
 use stream::api;
+use stream::api::feed::Changes;
 use stream::endpoints::Endpoints;
 use stream::flags::{go_flags, parse_go_duration};
 use stream::service::StreamService;
 use stream::store::{EmbeddedStore, MemoryStore, Options, SharedStore};
 use stream::wire::Limits;
-use tower::ServiceBuilder;
+use tower::{Layer, ServiceBuilder, ServiceExt};
 
 /// Where events are kept.
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -226,6 +228,25 @@ impl Middleware {
         )
     }
 
+    /// The live feed (gRPC `Subscribe`, the SSE route): traced, one span
+    /// per subscription, open until it ends. Its other middleware is left
+    /// out on purpose: a subscription is meant to outlive any deadline, and
+    /// counting it in the request latency histogram would swamp it.
+    fn feed(
+        &self,
+        feed: Endpoint<Request<Vec<Bytes>>, Changes>,
+    ) -> Endpoint<Request<Vec<Bytes>>, Changes> {
+        let Some(tracer) = self.tracer.clone() else {
+            return feed;
+        };
+        let traced = TraceLayer::server(tracer, "Subscribe")
+            .rpc("grpc", "kit.stream.v1.Stream", "Subscribe")
+            .streaming()
+            .layer(feed)
+            .map_response(|changes| Box::pin(changes) as Changes);
+        Endpoint::new(traced)
+    }
+
     fn endpoints(&self, e: Endpoints) -> Endpoints {
         Endpoints {
             insert: self.wrap("Insert", e.insert),
@@ -302,6 +323,7 @@ async fn run(flags: Flags) -> Result<(), String> {
         log_one_in: flags.log_one_in,
     };
     let endpoints = middleware.endpoints(Endpoints::new(svc));
+    let feed = middleware.feed(feed);
     // What the transports refuse before an endpoint (and its metrics) sees it.
     let rejected = kit_metrics::transport::RejectedRequests::register(&mut registry);
 

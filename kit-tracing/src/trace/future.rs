@@ -25,10 +25,7 @@ impl<F> ResponseFuture<F> {
     pub(super) fn new(inner: F, cx: opentelemetry::Context, outcome: Outcome) -> Self {
         ResponseFuture {
             inner,
-            span: SpanGuard {
-                cx: Some(cx),
-                outcome,
-            },
+            span: SpanGuard::new(cx, outcome),
         }
     }
 }
@@ -72,13 +69,25 @@ pub(super) struct Outcome {
 
 /// Ends the span exactly once: with the outcome, or from `drop` as
 /// cancelled.
-struct SpanGuard {
+pub(super) struct SpanGuard {
     cx: Option<opentelemetry::Context>,
     outcome: Outcome,
 }
 
 impl SpanGuard {
-    fn end(&mut self, failure: Option<(Code, &str)>) {
+    pub(super) fn new(cx: opentelemetry::Context, outcome: Outcome) -> SpanGuard {
+        SpanGuard {
+            cx: Some(cx),
+            outcome,
+        }
+    }
+
+    /// The span's context while it is open.
+    pub(super) fn context(&self) -> Option<&opentelemetry::Context> {
+        self.cx.as_ref()
+    }
+
+    pub(super) fn end(&mut self, failure: Option<(Code, &str)>) {
         let Some(cx) = self.cx.take() else { return };
         let span = cx.span();
         if !span.is_recording() {

@@ -137,6 +137,12 @@ impl<T> TraceLayer<T> {
         ])
     }
 
+    /// For endpoints that answer with a stream: the span stays open until
+    /// the stream ends (see [`TraceStream`](super::TraceStream)).
+    pub fn streaming(self) -> super::StreamTraceLayer<T> {
+        super::StreamTraceLayer::new(self)
+    }
+
     /// The span kind.
     pub fn kind(&self) -> &SpanKind {
         &self.kind

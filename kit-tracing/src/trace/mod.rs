@@ -24,6 +24,13 @@
 //! its (unsampled) span context still travels, so the whole trace stays
 //! unsampled downstream.
 //!
+//! # Streamed responses
+//!
+//! For an endpoint that answers with a stream (gRPC server streaming, a
+//! Server-Sent Events feed), [`TraceLayer::streaming`] keeps the span open
+//! until the stream ends instead of ending it when the stream is returned:
+//! see [`TraceStream`].
+//!
 //! # Ordering
 //!
 //! Put the layer outermost on a server endpoint, so its span covers every
@@ -33,9 +40,11 @@
 
 mod future;
 mod layer;
+mod stream;
 
 pub use self::future::ResponseFuture;
 pub use self::layer::TraceLayer;
+pub use self::stream::{StreamResponseFuture, StreamTraceLayer, TraceStream, TracedStream};
 
 use std::borrow::Cow;
 use std::fmt;
@@ -120,6 +129,22 @@ where
     }
 
     fn call(&mut self, mut req: Req) -> Self::Future {
+        let (cx, outcome) = self.start(&mut req);
+        let inner = {
+            let _attached = cx.clone().attach();
+            self.inner.call(req)
+        };
+        ResponseFuture::new(inner, cx, outcome)
+    }
+}
+
+impl<S, T: Tracer> Trace<S, T>
+where
+    T::Span: Send + Sync + 'static,
+{
+    /// Starts the call's span (steps 1 to 3 of the module docs): returns
+    /// the context holding it, also stored in the request's context.
+    fn start<Req: HasContext>(&self, req: &mut Req) -> (opentelemetry::Context, future::Outcome) {
         let shared = &*self.shared;
         let ctx = req.context_mut();
         let cx = {
@@ -149,11 +174,7 @@ where
             grpc: shared.grpc,
             http: shared.http,
         };
-        let inner = {
-            let _attached = cx.clone().attach();
-            self.inner.call(req)
-        };
-        ResponseFuture::new(inner, cx, outcome)
+        (cx, outcome)
     }
 }
 

@@ -380,3 +380,126 @@ proptest! {
         prop_assert_eq!(result.is_err(), n != 0);
     }
 }
+
+/// A streaming endpoint: `n` items, then the error `fail` names (0: none).
+/// Each item reports the span context current while it was produced.
+fn counting(
+    seen: Arc<Mutex<Vec<Option<SpanContext>>>>,
+) -> impl tower::Service<
+    Request<(u32, i32)>,
+    Response = futures_util::stream::BoxStream<'static, Result<u32, Error>>,
+    Error = Error,
+    Future: Send,
+> + Clone {
+    use futures_util::StreamExt as _;
+    endpoint_fn(move |req: Request<(u32, i32)>| {
+        let seen = seen.clone();
+        async move {
+            let (n, fail) = req.body;
+            if n == u32::MAX {
+                return Err(Error::unavailable("no stream today"));
+            }
+            let items = futures_util::stream::iter(0..n).map(move |i| {
+                seen.lock().unwrap().push(current_span_context());
+                Ok(i)
+            });
+            let end = (fail != 0).then(|| Err(Error::new(Code::from_i32(fail), "ended badly")));
+            Ok(items.chain(futures_util::stream::iter(end)).boxed())
+        }
+    })
+}
+
+#[tokio::test]
+async fn a_streamed_response_keeps_its_span_open_until_the_stream_ends() {
+    use futures_util::StreamExt as _;
+    let f = traced();
+    let seen = Arc::default();
+    let svc = TraceLayer::server(f.tracer.clone(), "Count")
+        .grpc("demo.Counter", "Count")
+        .streaming()
+        .layer(counting(Arc::clone(&seen)));
+
+    let mut items = svc.oneshot(Request::new((3, 0))).await.unwrap();
+    assert_eq!(items.next().await.unwrap().unwrap(), 0);
+    assert!(
+        f.exporter.get_finished_spans().unwrap().is_empty(),
+        "the span is open while the stream is"
+    );
+    assert_eq!(
+        items.by_ref().map(Result::unwrap).collect::<Vec<_>>().await,
+        [1, 2]
+    );
+    let spans = f.exporter.get_finished_spans().unwrap();
+    assert_eq!(spans.len(), 1);
+    let span = &spans[0];
+    assert_eq!(span.name, "Count");
+    assert_eq!(span.status, Status::Unset);
+    assert_eq!(
+        attr(span, semconv::RPC_GRPC_STATUS_CODE),
+        Some(&Value::I64(0))
+    );
+    // Every item was produced inside the span.
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 3);
+    for sc in seen.iter() {
+        assert_eq!(
+            sc.as_ref().map(SpanContext::span_id),
+            Some(span.span_context.span_id())
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_stream_ends_its_span_with_its_error_or_as_cancelled_when_dropped() {
+    use futures_util::StreamExt as _;
+    let f = traced();
+    let svc = TraceLayer::server(f.tracer.clone(), "Count")
+        .grpc("demo.Counter", "Count")
+        .streaming()
+        .layer(counting(Arc::default()));
+
+    // An error item ends the span with it (Internal is a server fault).
+    let items = svc
+        .clone()
+        .oneshot(Request::new((2, Code::Internal.as_i32())))
+        .await
+        .unwrap();
+    let all: Vec<_> = items.collect().await;
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[2].as_ref().unwrap_err().code(), Code::Internal);
+    // A subscriber hanging up: cancelled, not an error on a server span.
+    let mut items = svc.clone().oneshot(Request::new((5, 0))).await.unwrap();
+    items.next().await.unwrap().unwrap();
+    drop(items);
+    // A call that fails before any stream: the span ends with the error.
+    let err = svc.oneshot(Request::new((u32::MAX, 0))).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable);
+
+    let spans = f.exporter.get_finished_spans().unwrap();
+    let codes: Vec<_> = spans
+        .iter()
+        .map(|s| {
+            (
+                attr(s, semconv::RPC_GRPC_STATUS_CODE).cloned(),
+                s.status.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            (
+                Some(Value::I64(Code::Internal.as_i32().into())),
+                Status::error("ended badly")
+            ),
+            (
+                Some(Value::I64(Code::Cancelled.as_i32().into())),
+                Status::Unset
+            ),
+            (
+                Some(Value::I64(Code::Unavailable.as_i32().into())),
+                Status::error("no stream today")
+            ),
+        ]
+    );
+}
