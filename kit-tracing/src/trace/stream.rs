@@ -95,7 +95,12 @@ impl<S, T> Layer<S> for StreamTraceLayer<T> {
 }
 
 /// Traces calls of an inner service that answers with a stream, one span
-/// per call, open until the stream ends. See the [module docs](self).
+/// per call, open until the stream ends: at the stream's end as a success,
+/// at its first error item with that error, or as `Cancelled` when it is
+/// dropped first (a subscriber hanging up, not an error on a server span).
+/// A call that fails before it returns a stream ends the span as
+/// [`Trace`] does. Every poll of the stream runs with the span's context
+/// attached. See also the [`trace` module docs](super).
 pub struct TraceStream<S, T> {
     trace: Trace<S, T>,
 }
@@ -195,8 +200,7 @@ where
 }
 
 pin_project! {
-    /// A stream whose call's span ends when it does. See the
-    /// [module docs](self).
+    /// A stream whose call's span ends when it does. See [`TraceStream`].
     pub struct TracedStream<St> {
         #[pin]
         inner: St,
