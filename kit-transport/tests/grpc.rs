@@ -481,3 +481,56 @@ async fn the_finalizer_tells_calls_refused_before_the_endpoint() {
     );
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn a_streaming_call_is_finalized_when_its_stream_ends_fails_or_is_dropped() {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let options = grpc::GrpcServerOptions::new().finalizer(move |f| {
+        let _ = tx.send((f.code, f.cancelled, f.endpoint_called));
+    });
+    let id: fn(EchoRequest) -> Result<EchoRequest, Error> = Ok;
+    let out: fn(EchoReply) -> Result<EchoReply, Error> = Ok;
+    let handler = GrpcServer::with_options(stream_endpoint(), id, out, options);
+    let request = |repeat: u32, fail_code: i32| {
+        tonic::Request::new(EchoRequest {
+            message: "m".into(),
+            repeat,
+            fail_code,
+            ..EchoRequest::default()
+        })
+    };
+
+    // Not finalized when the stream is returned, only when it ends.
+    let mut replies = handler
+        .server_streaming(request(2, 0))
+        .await
+        .unwrap()
+        .into_inner();
+    replies.next().await.unwrap().unwrap();
+    assert!(rx.try_recv().is_err(), "finalized while still streaming");
+    assert!(replies.next().await.unwrap().is_ok());
+    assert!(replies.next().await.is_none());
+    assert_eq!(rx.try_recv().unwrap(), (None, false, true));
+
+    // An error item ends the stream and is the call's outcome.
+    let replies = handler
+        .server_streaming(request(1, Code::Internal.as_i32()))
+        .await
+        .unwrap()
+        .into_inner();
+    let all: Vec<_> = replies.collect().await;
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[1].as_ref().unwrap_err().code(), tonic::Code::Internal);
+    assert_eq!(rx.try_recv().unwrap(), (Some(Code::Internal), false, true));
+
+    // The client goes away mid-stream.
+    let mut replies = handler
+        .server_streaming(request(5, 0))
+        .await
+        .unwrap()
+        .into_inner();
+    replies.next().await.unwrap().unwrap();
+    drop(replies);
+    assert_eq!(rx.try_recv().unwrap(), (Some(Code::Cancelled), true, true));
+    assert!(rx.try_recv().is_err(), "once per call");
+}

@@ -29,7 +29,8 @@ type FinalizerFn = dyn Fn(&GrpcFinished) + Send + Sync;
 pub struct GrpcFinished {
     /// `None` for OK, else the error's code.
     pub code: Option<Code>,
-    /// Time until the response (for streams: until the stream was returned).
+    /// Time until the response; for a server-streaming call, until its
+    /// stream ended, failed or was dropped.
     pub duration: Duration,
     /// Whether the call was dropped before it finished.
     pub cancelled: bool,
@@ -179,21 +180,18 @@ impl<E, D, N> GrpcServer<E, D, N> {
         R: Send + 'static,
     {
         let mut finish = Finish::new(&self.shared.options);
-        let result = self.call(request, &finish.called).await;
-        finish.done(result.as_ref().err());
-        let stream = result.map_err(|e| to_status(&e))?;
+        let stream = match self.call(request, &finish.called).await {
+            Ok(stream) => stream,
+            Err(e) => {
+                finish.done(Some(&e));
+                return Err(to_status(&e));
+            }
+        };
         let shared = self.shared.clone();
-        let mut failed = false;
-        let replies = stream
-            .map(move |item| {
-                item.and_then(|i| (shared.encode)(i))
-                    .map_err(|e| to_status(&e))
-            })
-            .take_while(move |item| {
-                let go = !failed;
-                failed |= item.is_err();
-                std::future::ready(go)
-            });
+        let replies = Finishing {
+            inner: stream.map(move |item| item.and_then(|i| (shared.encode)(i))),
+            finish: Some(finish),
+        };
         Ok(tonic::Response::new(Box::pin(replies)))
     }
 
@@ -236,19 +234,63 @@ impl<E, D, N> GrpcServer<E, D, N> {
     }
 }
 
+pin_project_lite::pin_project! {
+    /// The replies of a server-streaming call: ends at the first error
+    /// (sent as the call's status) and reports to the finalizer when the
+    /// stream ends, fails, or is dropped (the client went away).
+    struct Finishing<St> {
+        #[pin]
+        inner: St,
+        finish: Option<Finish>,
+    }
+}
+
+impl<St, R> Stream for Finishing<St>
+where
+    St: Stream<Item = Result<R, Error>>,
+{
+    type Item = Result<R, Status>;
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let this = self.project();
+        let Some(finish) = this.finish else {
+            return std::task::Poll::Ready(None);
+        };
+        let item = std::task::ready!(this.inner.poll_next(cx));
+        match item {
+            Some(Ok(reply)) => std::task::Poll::Ready(Some(Ok(reply))),
+            Some(Err(e)) => {
+                finish.done(Some(&e));
+                *this.finish = None;
+                std::task::Poll::Ready(Some(Err(to_status(&e))))
+            }
+            None => {
+                finish.done(None);
+                *this.finish = None;
+                std::task::Poll::Ready(None)
+            }
+        }
+    }
+}
+
 /// Calls the finalizer exactly once, from `drop` if the call is dropped.
-struct Finish<'a> {
-    options: &'a GrpcServerOptions,
+/// It owns its finalizer (an `Arc` clone, only when there is one), so a
+/// server-streaming call can hand it to its stream.
+struct Finish {
+    finalizer: Option<Arc<FinalizerFn>>,
     start: Instant,
     done: bool,
     /// Set by `call` just before it calls the endpoint.
     called: AtomicBool,
 }
 
-impl<'a> Finish<'a> {
-    fn new(options: &'a GrpcServerOptions) -> Self {
+impl Finish {
+    fn new(options: &GrpcServerOptions) -> Self {
         Finish {
-            options,
+            finalizer: options.finalizer.clone(),
             start: Instant::now(),
             done: options.finalizer.is_none(),
             called: AtomicBool::new(false),
@@ -264,7 +306,7 @@ impl<'a> Finish<'a> {
             return;
         }
         self.done = true;
-        if let Some(f) = &self.options.finalizer {
+        if let Some(f) = &self.finalizer {
             f(&GrpcFinished {
                 code,
                 duration: self.start.elapsed(),
@@ -275,7 +317,7 @@ impl<'a> Finish<'a> {
     }
 }
 
-impl Drop for Finish<'_> {
+impl Drop for Finish {
     fn drop(&mut self) {
         self.report(Some(Code::Cancelled), true);
     }
