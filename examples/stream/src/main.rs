@@ -228,23 +228,30 @@ impl Middleware {
         )
     }
 
-    /// The live feed (gRPC `Subscribe`, the SSE route): traced, one span
-    /// per subscription, open until it ends. Its other middleware is left
-    /// out on purpose: a subscription is meant to outlive any deadline, and
-    /// counting it in the request latency histogram would swamp it.
+    /// The live feed (gRPC `Subscribe`, the SSE route): metered and traced
+    /// for each subscription's whole life, so `requests_in_flight` counts
+    /// the open ones. No deadline, limits or breaker: a subscription is
+    /// meant to outlive any deadline.
     fn feed(
         &self,
         feed: Endpoint<Request<Vec<Bytes>>, Changes>,
     ) -> Endpoint<Request<Vec<Bytes>>, Changes> {
-        let Some(tracer) = self.tracer.clone() else {
-            return feed;
+        let metered = self.metrics.layer("Subscribe").streaming();
+        let feed = match self.tracer.clone() {
+            Some(tracer) => Endpoint::new(
+                TraceLayer::server(tracer, "Subscribe")
+                    .rpc("grpc", "kit.stream.v1.Stream", "Subscribe")
+                    .streaming()
+                    .layer(feed)
+                    .map_response(|changes| Box::pin(changes) as Changes),
+            ),
+            None => feed,
         };
-        let traced = TraceLayer::server(tracer, "Subscribe")
-            .rpc("grpc", "kit.stream.v1.Stream", "Subscribe")
-            .streaming()
-            .layer(feed)
-            .map_response(|changes| Box::pin(changes) as Changes);
-        Endpoint::new(traced)
+        Endpoint::new(
+            metered
+                .layer(feed)
+                .map_response(|changes| Box::pin(changes) as Changes),
+        )
     }
 
     fn endpoints(&self, e: Endpoints) -> Endpoints {

@@ -1,7 +1,8 @@
 //! The `stream` binary's `/metrics` as an operator reads it: requests its
-//! endpoints served under `requests_total`, and requests the transport
-//! refused before any endpoint saw them (a body that is not JSON, one over
-//! `-max.body`) under `requests_rejected_total`.
+//! endpoints served under `requests_total`, requests the transport refused
+//! before any endpoint saw them (a body that is not JSON, one over
+//! `-max.body`) under `requests_rejected_total`, and open subscriptions as
+//! `Subscribe` requests in flight.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -12,9 +13,13 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use kit_testkit::process::{ChildServer, Spec};
 
-fn server(dir: &std::path::Path) -> (ChildServer, SocketAddr) {
-    let port = kit_testkit::free_port().unwrap();
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+fn free_addr() -> SocketAddr {
+    ([127, 0, 0, 1], kit_testkit::free_port().unwrap()).into()
+}
+
+/// The binary's HTTP and gRPC addresses.
+fn server(dir: &std::path::Path) -> (ChildServer, SocketAddr, SocketAddr) {
+    let (addr, grpc) = (free_addr(), free_addr());
     let spec = Spec {
         binary: env!("CARGO_BIN_EXE_stream"),
         package: "stream (cargo build -p stream)",
@@ -22,16 +27,16 @@ fn server(dir: &std::path::Path) -> (ChildServer, SocketAddr) {
             "-http.address".into(),
             addr.to_string().into(),
             "-grpc.address".into(),
-            "".into(),
+            grpc.to_string().into(),
             "-data.dir".into(),
             dir.as_os_str().to_owned(),
             "-max.body".into(),
             "1024".into(),
         ],
-        ready_line: "stream: http listening on",
+        ready_line: "stream: grpc listening on",
         ready_timeout: Duration::from_secs(60),
     };
-    (ChildServer::spawn(spec).unwrap(), addr)
+    (ChildServer::spawn(spec).unwrap(), addr, grpc)
 }
 
 async fn send(addr: SocketAddr, method: &str, uri: &str, body: impl Into<Bytes>) -> (u16, String) {
@@ -56,7 +61,17 @@ async fn send(addr: SocketAddr, method: &str, uri: &str, body: impl Into<Bytes>)
 #[tokio::test]
 async fn metrics_count_what_the_endpoints_served_and_what_the_transport_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let (_server, addr) = server(dir.path());
+    let (_server, addr, grpc) = server(dir.path());
+    let mut client = stream::pb::stream_client::StreamClient::new(
+        kit_transport::grpc::channel(&format!("http://{grpc}")).unwrap(),
+    );
+    let _changes = client
+        .subscribe(stream::pb::SubscribeRequest {
+            keys: vec!["key".into()],
+        })
+        .await
+        .unwrap()
+        .into_inner();
 
     let good = r#"[{"key":"a2V5","score":1,"member":"bTE="}]"#;
     assert_eq!(send(addr, "POST", "/", good).await.0, 200);
@@ -71,6 +86,7 @@ async fn metrics_count_what_the_endpoints_served_and_what_the_transport_refused(
         r#"requests_total{endpoint="Insert",code="ok"} 1"#,
         r#"requests_rejected_total{transport="http",code="invalid_argument"} 2"#,
         r#"requests_rejected_total{transport="http",code="resource_exhausted"} 1"#,
+        r#"requests_in_flight{endpoint="Subscribe"} 1"#,
     ] {
         assert!(text.contains(line), "missing {line} in\n{text}");
     }

@@ -43,6 +43,13 @@ impl MetricsLayer {
         }
     }
 
+    /// For an endpoint that answers with a stream: each call is recorded
+    /// when its stream ends, fails or is dropped (see
+    /// [`StreamMetrics`](super::StreamMetrics)).
+    pub fn streaming(self) -> super::StreamMetricsLayer {
+        super::StreamMetricsLayer::new(self)
+    }
+
     /// A layer recording into the [global](crate::global) registry's
     /// request metrics.
     pub fn global(endpoint: impl Into<Cow<'static, str>>) -> MetricsLayer {

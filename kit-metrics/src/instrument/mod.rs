@@ -20,6 +20,13 @@
 //! built calibrates it once per process (bounded by quanta at 200 ms).
 //! Tests pass `quanta::Clock::mock()` to [`MetricsLayer::with_clock`].
 //!
+//! # Streamed responses
+//! For an endpoint that answers with a stream (a subscription), a call
+//! lasts as long as its stream: [`MetricsLayer::streaming`] records it when
+//! the stream ends, fails or is dropped, so `requests_in_flight` counts the
+//! open streams and the duration is each stream's lifetime. See
+//! [`StreamMetrics`].
+//!
 //! # Ordering
 //! Put it outermost, as addsvc does, so the latency includes every other
 //! middleware and the `code` is the one the caller sees (a breaker's
@@ -53,11 +60,13 @@
 
 pub mod future;
 mod layer;
+mod stream;
 
 #[cfg(test)]
 mod tests;
 
 pub use self::layer::MetricsLayer;
+pub use self::stream::{MeteredStream, StreamMetrics, StreamMetricsLayer, StreamResponseFuture};
 
 use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};

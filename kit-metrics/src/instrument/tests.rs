@@ -204,3 +204,75 @@ fn accessors_reach_the_inner_service() {
     *svc.get_mut() = 8;
     assert_eq!(svc.into_inner(), 8);
 }
+
+/// A streaming endpoint: `n` items, then an error with `fail` if given;
+/// `u32::MAX` items fails the call itself.
+fn numbers() -> impl Service<
+    (u32, Option<Code>),
+    Response = futures_util::stream::BoxStream<'static, Result<u32, Error>>,
+    Error = Error,
+> + Clone {
+    use futures_util::StreamExt as _;
+    endpoint_fn(|(n, fail): (u32, Option<Code>)| async move {
+        if n == u32::MAX {
+            return Err(Error::unavailable("no stream"));
+        }
+        let end = fail.map(|code| Err(Error::new(code, "failed")));
+        Ok(futures_util::stream::iter((0..n).map(Ok))
+            .chain(futures_util::stream::iter(end))
+            .boxed())
+    })
+}
+
+#[tokio::test]
+async fn a_streamed_call_counts_until_its_stream_ends_fails_or_is_dropped() {
+    use futures_util::StreamExt as _;
+    let mut registry = Registry::default();
+    let metrics = RequestMetrics::register(&mut registry);
+    let (clock, mock) = Clock::mock();
+    let layer = metrics.layer("feed").with_clock(clock).streaming();
+    let svc = tower::Layer::layer(&layer, numbers());
+    let in_flight = || value(&registry, r#"requests_in_flight{endpoint="feed"}"#);
+    let count = |code: &str| {
+        value(
+            &registry,
+            &format!(r#"requests_total{{endpoint="feed",code="{code}"}}"#),
+        )
+    };
+
+    // Open while its stream is; its duration is the stream's lifetime.
+    let mut ok = svc.clone().oneshot((2, None)).await.unwrap();
+    let mut dropped = svc.clone().oneshot((5, None)).await.unwrap();
+    assert_eq!(in_flight(), Some(2.0));
+    mock.increment(Duration::from_secs(3));
+    assert_eq!(ok.next().await.unwrap().unwrap(), 0);
+    assert_eq!(count("ok"), Some(0.0), "not recorded while streaming");
+    assert!(ok.next().await.unwrap().is_ok());
+    assert!(ok.next().await.is_none());
+    assert_eq!(count("ok"), Some(1.0));
+    dropped.next().await.unwrap().unwrap();
+    drop(dropped);
+    assert_eq!(count("cancelled"), Some(1.0));
+    assert_eq!(in_flight(), Some(0.0));
+    let sum = value(
+        &registry,
+        r#"request_duration_seconds_sum{endpoint="feed"}"#,
+    )
+    .unwrap();
+    assert!((sum - 6.0).abs() < 1e-9, "two streams open 3 s each: {sum}");
+
+    // The first error item is the call's outcome; a call that returns no
+    // stream is recorded as it fails.
+    let failing = svc
+        .clone()
+        .oneshot((1, Some(Code::Internal)))
+        .await
+        .unwrap();
+    let items: Vec<_> = failing.collect().await;
+    assert_eq!(items.len(), 2);
+    assert_eq!(count("internal"), Some(1.0));
+    let err = svc.oneshot((u32::MAX, None)).await.unwrap_err();
+    assert_eq!(err.code(), Code::Unavailable);
+    assert_eq!(count("unavailable"), Some(1.0));
+    assert_eq!(in_flight(), Some(0.0));
+}
