@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -13,36 +15,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use kit_testkit::process::{ChildServer, Spec};
 
 const KEYS: usize = 8;
 const WRITERS: usize = 4;
 const BATCH: usize = 25;
 /// Acknowledged batches to wait for before the kill.
 const KILL_AFTER: usize = 120;
-
-/// The `stream` binary on a free port with `dir` as its data directory,
-/// through kit-testkit, so it is killed (SIGKILL) when dropped, also when
-/// the test fails.
-fn server(dir: &std::path::Path) -> (ChildServer, SocketAddr) {
-    let port = kit_testkit::free_port().unwrap();
-    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
-    let spec = Spec {
-        binary: env!("CARGO_BIN_EXE_stream"),
-        package: "stream (cargo build -p stream)",
-        args: vec![
-            "-http.address".into(),
-            addr.to_string().into(),
-            "-grpc.address".into(),
-            "".into(),
-            "-data.dir".into(),
-            dir.as_os_str().to_owned(),
-        ],
-        ready_line: "stream: http listening on",
-        ready_timeout: Duration::from_secs(60),
-    };
-    (ChildServer::spawn(spec).unwrap(), addr)
-}
 
 async fn send(
     send: &mut hyper::client::conn::http1::SendRequest<Full<Bytes>>,
@@ -120,7 +98,11 @@ async fn writer(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_acknowledged_event_survives_kill_9() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, addr) = server(dir.path());
+    let support::Binary {
+        mut child,
+        http: addr,
+        ..
+    } = support::binary(dir.path(), &[]);
     let acked = Arc::new(Mutex::new(Vec::new()));
     let (batches, mut acks) = tokio::sync::watch::channel(0);
     let writers: Vec<_> = (0..WRITERS)

@@ -4,41 +4,23 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::SocketAddr;
+mod support;
+
 use std::time::Duration;
 
 use kit_testkit::OtlpReceiver;
 use kit_testkit::otlp::proto::trace::v1::status::StatusCode;
-use kit_testkit::process::{ChildServer, Spec};
 use stream::pb;
 use stream::pb::stream_client::StreamClient;
-
-fn free_addr() -> SocketAddr {
-    ([127, 0, 0, 1], kit_testkit::free_port().unwrap()).into()
-}
+use support::binary;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscription_is_one_span_from_the_call_to_the_hang_up() {
     let receiver = OtlpReceiver::start().await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let grpc = free_addr();
-    let mut server = ChildServer::spawn(Spec {
-        binary: env!("CARGO_BIN_EXE_stream"),
-        package: "stream (cargo build -p stream)",
-        args: vec![
-            "-http.address".into(),
-            free_addr().to_string().into(),
-            "-grpc.address".into(),
-            grpc.to_string().into(),
-            "-data.dir".into(),
-            dir.path().as_os_str().to_owned(),
-            "-otlp.endpoint".into(),
-            receiver.grpc_endpoint().into(),
-        ],
-        ready_line: "stream: grpc listening on",
-        ready_timeout: Duration::from_secs(60),
-    })
-    .unwrap();
+    let endpoint = receiver.grpc_endpoint();
+    let mut server = binary(dir.path(), &["-otlp.endpoint".as_ref(), endpoint.as_ref()]);
+    let grpc = server.grpc;
 
     let mut client =
         StreamClient::new(kit_transport::grpc::channel(&format!("http://{grpc}")).unwrap());
@@ -70,7 +52,7 @@ async fn a_subscription_is_one_span_from_the_call_to_the_hang_up() {
     drop(client);
 
     // A graceful stop flushes the exporter.
-    let pid = server.pid().unwrap().to_string();
+    let pid = server.child.pid().unwrap().to_string();
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &pid])
         .status()
@@ -96,5 +78,5 @@ async fn a_subscription_is_one_span_from_the_call_to_the_hang_up() {
             && subscribe.span.end_time_unix_nano >= insert.span.end_time_unix_nano,
         "the subscription's span covers the insert it pushed:\n{subscribe:#?}\n{insert:#?}"
     );
-    server.kill();
+    server.child.kill();
 }

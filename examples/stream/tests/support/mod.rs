@@ -1,12 +1,16 @@
 //! Shared helpers for the API tests: the stream's apps on free loopback
-//! ports over an in-memory store, and a raw HTTP/1.1 client.
+//! ports over an in-memory store, the `stream` binary itself, and a raw
+//! HTTP/1.1 client.
 
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
+use kit_testkit::process::{ChildServer, Spec};
 use kit_transport::health::Readiness;
 use kit_transport::http::ServerOptions;
 use kit_transport::serve::{RunningServer, Server};
@@ -48,6 +52,40 @@ async fn serve(app: axum::Router) -> (SocketAddr, RunningServer) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     (addr, Server::new().spawn(listener, app))
+}
+
+/// The `stream` binary, through kit-testkit (killed when dropped, also
+/// when the test fails).
+pub struct Binary {
+    pub child: ChildServer,
+    pub http: SocketAddr,
+    pub grpc: SocketAddr,
+}
+
+/// Starts the `stream` binary on free loopback ports for HTTP and gRPC,
+/// with `dir` as its data directory and `extra` flags; returns once both
+/// listen.
+pub fn binary(dir: &Path, extra: &[&std::ffi::OsStr]) -> Binary {
+    let free = || -> SocketAddr { ([127, 0, 0, 1], kit_testkit::free_port().unwrap()).into() };
+    let (http, grpc) = (free(), free());
+    let mut args = vec![
+        "-http.address".into(),
+        http.to_string().into(),
+        "-grpc.address".into(),
+        grpc.to_string().into(),
+        "-data.dir".into(),
+        dir.as_os_str().to_owned(),
+    ];
+    args.extend(extra.iter().map(|a| a.to_os_string()));
+    let child = ChildServer::spawn(Spec {
+        binary: env!("CARGO_BIN_EXE_stream"),
+        package: "stream (cargo build -p stream)",
+        args,
+        ready_line: "stream: grpc listening on",
+        ready_timeout: Duration::from_secs(60),
+    })
+    .unwrap();
+    Binary { child, http, grpc }
 }
 
 /// One raw HTTP/1.1 exchange: status, content type, body.
