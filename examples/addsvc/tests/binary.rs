@@ -5,34 +5,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use kit_testkit::process::{ChildServer, Spec};
+use support::{exchange, post};
 
 fn free_addr() -> SocketAddr {
     ([127, 0, 0, 1], kit_testkit::free_port().unwrap()).into()
-}
-
-async fn send(addr: SocketAddr, method: &str, uri: &str, body: &'static str) -> (u16, String) {
-    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (mut send, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(conn);
-    let req = http::Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("host", addr.to_string())
-        .body(Full::new(Bytes::from_static(body.as_bytes())))
-        .unwrap();
-    let response = send.send_request(req).await.unwrap();
-    let status = response.status().as_u16();
-    let body = response.into_body().collect().await.unwrap().to_bytes();
-    (status, String::from_utf8_lossy(&body).into_owned())
 }
 
 #[tokio::test]
@@ -56,12 +40,17 @@ async fn metrics_count_served_and_refused_requests() {
     })
     .unwrap();
 
-    let (status, body) = send(http, "POST", "/sum", r#"{"a":1,"b":2}"#).await;
-    assert_eq!((status, body.trim()), (200, r#"{"v":3}"#));
-    assert_eq!(send(http, "POST", "/sum", "{not json").await.0, 400);
+    let (parts, body) = exchange(http, post(http, "/sum", r#"{"a":1,"b":2}"#)).await;
+    assert_eq!((parts.status.as_u16(), body.trim()), (200, r#"{"v":3}"#));
+    let (parts, _) = exchange(http, post(http, "/sum", "{not json")).await;
+    assert_eq!(parts.status.as_u16(), 400);
 
-    let (status, text) = send(debug, "GET", "/metrics", "").await;
-    assert_eq!(status, 200);
+    let metrics = ::http::Request::get("/metrics")
+        .header("host", debug.to_string())
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let (parts, text) = exchange(debug, metrics).await;
+    assert_eq!(parts.status.as_u16(), 200);
     for line in [
         r#"requests_total{endpoint="Sum",code="ok"} 1"#,
         r#"requests_rejected_total{transport="http",code="invalid_argument"} 1"#,

@@ -4,16 +4,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::net::SocketAddr;
 
 use addsvc::endpoints::Set;
 use addsvc::service::{BasicService, Service, ServiceError};
 use addsvc::transport::{grpc, http, jsonrpc};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, StreamBody};
+use http_body_util::{Full, StreamBody};
 use kit_endpoint::Code;
 use kit_transport::http::ServerOptions;
 use kit_transport::serve::{RunningServer, Server};
+use support::{exchange, post};
 
 struct Servers {
     http: SocketAddr,
@@ -118,30 +121,6 @@ async fn an_unreachable_server_is_a_transport_error() {
 }
 
 /// One raw HTTP/1.1 exchange.
-async fn exchange<B>(addr: SocketAddr, req: ::http::Request<B>) -> (::http::response::Parts, String)
-where
-    B: hyper::body::Body + Send + 'static,
-    B::Data: Send,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
-{
-    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let (mut send, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-            .await
-            .unwrap();
-    tokio::spawn(conn);
-    let (parts, body) = send.send_request(req).await.unwrap().into_parts();
-    let body = body.collect().await.unwrap().to_bytes();
-    (parts, String::from_utf8(body.to_vec()).unwrap())
-}
-
-fn post(addr: SocketAddr, path: &str, body: impl AsRef<[u8]>) -> ::http::Request<Full<Bytes>> {
-    ::http::Request::post(path)
-        .header("host", addr.to_string())
-        .body(Full::new(Bytes::copy_from_slice(body.as_ref())))
-        .unwrap()
-}
-
 #[tokio::test]
 async fn the_bytes_go_kits_http_client_sends_are_accepted() {
     let s = servers().await;
