@@ -4,12 +4,10 @@ use std::fmt;
 use std::task::{Context as TaskContext, Poll};
 
 use kit_endpoint::Error;
-use rand::Rng;
-use rand::rngs::SmallRng;
 use tower::load::Load;
 use tower_service::Service;
 
-use super::random::Seeds;
+use super::random::SeededRng;
 use super::{Policy, cycle_from, first_ready};
 use crate::Endpoints;
 
@@ -22,38 +20,30 @@ use crate::Endpoints;
 /// little traffic until its estimate decays (Finagle's and linkerd's
 /// balancer). Two choices rather than the least loaded of all keeps the
 /// cost constant and avoids herding onto one instance.
+#[derive(Clone)]
 pub struct P2c {
-    seeds: Seeds,
-    rng: SmallRng,
+    rng: SeededRng,
 }
 
 impl P2c {
     /// A p2c policy seeded by the operating system.
     pub fn new() -> P2c {
-        P2c::from_seeds(Seeds::from_os())
+        P2c {
+            rng: SeededRng::from_os(),
+        }
     }
 
     /// A reproducible p2c policy.
     pub fn with_seed(seed: u64) -> P2c {
-        P2c::from_seeds(Seeds::new(seed))
-    }
-
-    fn from_seeds(seeds: Seeds) -> P2c {
-        let rng = seeds.rng();
-        P2c { seeds, rng }
+        P2c {
+            rng: SeededRng::new(seed),
+        }
     }
 }
 
 impl Default for P2c {
     fn default() -> Self {
         P2c::new()
-    }
-}
-
-impl Clone for P2c {
-    /// A policy with a generator of its own, seeded from the shared seeds.
-    fn clone(&self) -> Self {
-        P2c::from_seeds(self.seeds.share())
     }
 }
 
@@ -76,8 +66,8 @@ where
         if n < 2 {
             return first_ready(endpoints, 0..n, cx);
         }
-        let a = self.rng.random_range(0..n);
-        let mut b = self.rng.random_range(0..n - 1);
+        let a = self.rng.below(n);
+        let mut b = self.rng.below(n - 1);
         if b >= a {
             b += 1;
         }
@@ -90,7 +80,7 @@ where
             Poll::Ready(Ok(svc)) => Poll::Ready(Ok(svc)),
             _ if n == 2 => first_ready(endpoints, pair, cx),
             _ => {
-                let start = self.rng.random_range(0..n);
+                let start = self.rng.below(n);
                 first_ready(endpoints, cycle_from(start, n), cx)
             }
         }

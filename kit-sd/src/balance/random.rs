@@ -13,73 +13,71 @@ use tower_service::Service;
 use super::{Policy, cycle_from, first_ready};
 use crate::Endpoints;
 
-/// A source of independent random generators for the clones of a policy:
-/// each clone draws its own seed from a shared counter, so clones never
-/// pick in lockstep, and a seeded policy is reproducible.
-pub(crate) struct Seeds {
+/// A random generator per clone of a policy: each clone draws its own seed
+/// from a counter the clones share, so clones never pick in lockstep, and
+/// a seeded policy is reproducible.
+pub(crate) struct SeededRng {
     next: Arc<AtomicU64>,
+    rng: SmallRng,
 }
 
-impl Seeds {
-    pub(crate) fn new(seed: u64) -> Seeds {
-        Seeds {
-            next: Arc::new(AtomicU64::new(seed)),
-        }
+impl SeededRng {
+    pub(crate) fn new(seed: u64) -> SeededRng {
+        SeededRng::sharing(Arc::new(AtomicU64::new(seed)))
     }
 
-    pub(crate) fn from_os() -> Seeds {
-        Seeds::new(rand::random())
+    pub(crate) fn from_os() -> SeededRng {
+        SeededRng::new(rand::random())
     }
 
-    pub(crate) fn rng(&self) -> SmallRng {
+    fn sharing(next: Arc<AtomicU64>) -> SeededRng {
         // The golden-ratio step spreads consecutive seeds.
-        SmallRng::seed_from_u64(
-            self.next
-                .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed),
-        )
+        let seed = next.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+        SeededRng {
+            next,
+            rng: SmallRng::seed_from_u64(seed),
+        }
     }
 
-    pub(crate) fn share(&self) -> Seeds {
-        Seeds {
-            next: self.next.clone(),
-        }
+    /// An index in `0..n` (`n` > 0).
+    pub(crate) fn below(&mut self, n: usize) -> usize {
+        self.rng.random_range(0..n)
+    }
+}
+
+impl Clone for SeededRng {
+    /// A generator of its own, seeded from the shared counter.
+    fn clone(&self) -> Self {
+        SeededRng::sharing(self.next.clone())
     }
 }
 
 /// Picks a uniformly random endpoint; one that is not ready is passed over
 /// for the next in order. Go kit's `lb.NewRandom`, seeded or not.
+#[derive(Clone)]
 pub struct Random {
-    seeds: Seeds,
-    rng: SmallRng,
+    rng: SeededRng,
 }
 
 impl Random {
     /// A random policy seeded by the operating system.
     pub fn new() -> Random {
-        Random::from_seeds(Seeds::from_os())
+        Random {
+            rng: SeededRng::from_os(),
+        }
     }
 
     /// A reproducible random policy.
     pub fn with_seed(seed: u64) -> Random {
-        Random::from_seeds(Seeds::new(seed))
-    }
-
-    fn from_seeds(seeds: Seeds) -> Random {
-        let rng = seeds.rng();
-        Random { seeds, rng }
+        Random {
+            rng: SeededRng::new(seed),
+        }
     }
 }
 
 impl Default for Random {
     fn default() -> Self {
         Random::new()
-    }
-}
-
-impl Clone for Random {
-    /// A policy with a generator of its own, seeded from the shared seeds.
-    fn clone(&self) -> Self {
-        Random::from_seeds(self.seeds.share())
     }
 }
 
@@ -99,7 +97,7 @@ where
         cx: &mut TaskContext<'_>,
     ) -> Poll<Result<S, Error>> {
         let n = endpoints.len();
-        let start = self.rng.random_range(0..n.max(1));
+        let start = self.rng.below(n.max(1));
         first_ready(endpoints, cycle_from(start, n), cx)
     }
 }
