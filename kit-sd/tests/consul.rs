@@ -3,6 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/watch.rs"]
+mod watch;
+
 #[path = "support/consul_fake.rs"]
 mod consul_fake;
 
@@ -11,32 +14,9 @@ use std::time::Duration;
 use consul_fake::ConsulFake;
 use kit_sd::backoff::Backoff;
 use kit_sd::consul::{ConsulClient, ConsulRegistrar, ConsulService, HealthInstancer};
-use kit_sd::instancer::State;
-use kit_sd::{Instance, Instancer, Registrar};
 
-async fn wait_for(instancer: &mut Instancer, what: &str, ok: impl Fn(&State) -> bool) -> State {
-    let wait = async {
-        loop {
-            let state = instancer.state_and_update();
-            if ok(&state) {
-                return state;
-            }
-            instancer.changed().await.unwrap();
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(20), wait)
-        .await
-        .unwrap_or_else(|_| {
-            panic!(
-                "timed out waiting for {what}; state: {:?}",
-                instancer.state()
-            )
-        })
-}
-
-fn names(state: &State) -> Vec<&str> {
-    state.instances().iter().map(Instance::as_str).collect()
-}
+use kit_sd::{Instancer, Registrar};
+use watch::{fast, names, wait_for};
 
 fn service(id: &str, port: u16) -> ConsulService {
     ConsulService {
@@ -46,10 +26,6 @@ fn service(id: &str, port: u16) -> ConsulService {
         port,
         tags: vec![],
     }
-}
-
-fn fast() -> Backoff {
-    Backoff::new(Duration::from_millis(20), Duration::from_millis(200))
 }
 
 fn watch(addr: std::net::SocketAddr) -> Instancer {

@@ -3,6 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/watch.rs"]
+mod watch;
+
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,8 +17,9 @@ use kit_sd::backoff::Backoff;
 use kit_sd::dns::SrvInstancer;
 use kit_sd::dns::hickory_resolver::{self, TokioResolver};
 use kit_sd::instancer::State;
-use kit_sd::{Instance, Instancer};
+
 use kit_testkit::{DnsServer, SrvRecord};
+use watch::{names, wait_for};
 
 const NAME: &str = "_http._tcp.svc.kit.test.";
 
@@ -33,32 +37,6 @@ fn resolver(addr: SocketAddr) -> TokioResolver {
         .with_options(opts)
         .build()
         .unwrap()
-}
-
-/// Waits (at most 20 s: a real server is involved) until the state
-/// satisfies `ok`, following every change.
-async fn wait_for(instancer: &mut Instancer, what: &str, ok: impl Fn(&State) -> bool) -> State {
-    let wait = async {
-        loop {
-            let state = instancer.state_and_update();
-            if ok(&state) {
-                return state;
-            }
-            instancer.changed().await.unwrap();
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(20), wait)
-        .await
-        .unwrap_or_else(|_| {
-            panic!(
-                "timed out waiting for {what}; state: {:?}",
-                instancer.state()
-            )
-        })
-}
-
-fn names(state: &State) -> Vec<&str> {
-    state.instances().iter().map(Instance::as_str).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,6 +14,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/watch.rs"]
+mod watch;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -21,7 +24,7 @@ use std::time::Duration;
 
 use http::Method;
 use kit_endpoint::{Code, Context, Endpoint, Error, Request, endpoint_fn};
-use kit_sd::backoff::Backoff;
+
 use kit_sd::balance::{Balancer, P2c, PeakEwma, PeakEwmaLayer};
 use kit_sd::etcd::{self, EtcdRegistrar, etcd_client::Client};
 use kit_sd::retry::{RetryBudget, RetryLayer};
@@ -30,16 +33,13 @@ use kit_testkit::EtcdServer;
 use kit_transport::http::{HttpClient, HttpServer, json};
 use kit_transport::serve::{RunningServer, Server};
 use tower::{Layer, ServiceExt};
+use watch::fast;
 
 type Client_ = Endpoint<Request<String>, String>;
 
 const PREFIX: &str = "/services/echo/";
 const TTL: Duration = Duration::from_secs(1);
 const BOUND: Duration = Duration::from_secs(2);
-
-fn fast() -> Backoff {
-    Backoff::new(Duration::from_millis(20), Duration::from_millis(200))
-}
 
 /// One instance of the service: an HTTP server answering its name, and its
 /// registration.

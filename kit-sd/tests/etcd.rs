@@ -2,47 +2,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/watch.rs"]
+mod watch;
+
 use std::time::Duration;
 
 use etcd_client::{Client, CompactionOptions, PutOptions};
-use kit_sd::backoff::Backoff;
+
+use kit_sd::Registrar;
 use kit_sd::etcd::{self, EtcdRegistrar, etcd_client};
 use kit_sd::instancer::State;
-use kit_sd::{Instance, Instancer, Registrar};
 use kit_testkit::EtcdServer;
+use watch::{fast, names, wait_for};
 
 async fn client(etcd: &EtcdServer) -> Client {
     Client::connect([etcd.endpoint()], None).await.unwrap()
-}
-
-/// Waits (at most 20 s: a real server is involved) until the state
-/// satisfies `ok`, following every change.
-async fn wait_for(instancer: &mut Instancer, what: &str, ok: impl Fn(&State) -> bool) -> State {
-    let wait = async {
-        loop {
-            let state = instancer.state_and_update();
-            if ok(&state) {
-                return state;
-            }
-            instancer.changed().await.unwrap();
-        }
-    };
-    tokio::time::timeout(Duration::from_secs(20), wait)
-        .await
-        .unwrap_or_else(|_| {
-            panic!(
-                "timed out waiting for {what}; state: {:?}",
-                instancer.state()
-            )
-        })
-}
-
-fn names(state: &State) -> Vec<&str> {
-    state.instances().iter().map(Instance::as_str).collect()
-}
-
-fn fast() -> Backoff {
-    Backoff::new(Duration::from_millis(20), Duration::from_millis(200))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
