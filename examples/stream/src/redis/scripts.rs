@@ -12,7 +12,7 @@ use std::sync::{Arc, LazyLock};
 use bytes::Bytes;
 use redis::{Cmd, Pipeline, Value};
 
-use super::pool::Pool;
+use super::pool::{Pool, Route};
 use crate::crdt::{Entry, Kind, Score, State};
 use crate::farm::KeyStates;
 use crate::store::StoreError;
@@ -62,10 +62,14 @@ pub(crate) static SELECT: LazyLock<Script> =
 pub(crate) static STATES: LazyLock<Script> =
     LazyLock::new(|| Script::new(include_str!("states.lua")));
 
-/// Runs a pipeline of script calls (and plain commands) on `pool`; loads
-/// the scripts and resends the commands that met `NOSCRIPT`.
-pub(crate) async fn run(pool: &Arc<Pool>, pipe: &Pipeline) -> Result<Vec<Value>, StoreError> {
-    let mut values = pool.query(pipe).await?;
+/// Runs a pipeline of script calls (and plain commands) on `pool` by
+/// `route`; loads the scripts and resends the commands that met `NOSCRIPT`.
+pub(crate) async fn run(
+    pool: &Arc<Pool>,
+    pipe: &Pipeline,
+    route: Route,
+) -> Result<Vec<Value>, StoreError> {
+    let mut values = pool.query_by(pipe, route).await?;
     let missing: Vec<usize> = values
         .iter()
         .enumerate()
@@ -85,7 +89,7 @@ pub(crate) async fn run(pool: &Arc<Pool>, pipe: &Pipeline) -> Result<Vec<Value>,
     for &i in &missing {
         retry.add_command(cmds[i].clone());
     }
-    let again = pool.query(&retry).await?;
+    let again = pool.query_by(&retry, route).await?;
     for (i, v) in missing
         .into_iter()
         .zip(again.into_iter().skip(scripts.len()))

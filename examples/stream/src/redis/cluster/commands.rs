@@ -5,6 +5,7 @@ use bytes::Bytes;
 use futures_util::future::join_all;
 use redis::{Pipeline, Value};
 
+use super::super::pool::Route;
 use super::super::scripts::{self, SELECT, STATES, format_score};
 use super::{Cluster, KEYS_PER_CALL};
 use crate::crdt::{Entry, Query, Range};
@@ -54,7 +55,7 @@ impl Cluster {
                 true
             }
         };
-        let values = scripts::run(&self.pools[shard], &pipe).await?;
+        let values = scripts::run(&self.pools[shard], &pipe, Route::BySize).await?;
         let per_key: Vec<&Value> = if cursor {
             let mut flat = Vec::with_capacity(keys.len());
             for v in &values {
@@ -109,7 +110,7 @@ impl Cluster {
             }
             pipe.add_command(cmd);
         }
-        let values = scripts::run(&self.pools[shard], &pipe).await?;
+        let values = scripts::run(&self.pools[shard], &pipe, Route::BySize).await?;
         let mut out = Vec::with_capacity(keys.len());
         for v in &values {
             let Value::Array(items) = v else {

@@ -7,7 +7,8 @@
 //!
 //! - sends the requests waiting for the instance together, in rounds of
 //!   one pipeline each (see [`rounds`]), on connections shared between
-//!   requests (redis-rs `MultiplexedConnection`s). A round takes the
+//!   requests (redis-rs `MultiplexedConnection`s); a caller that joins
+//!   requests itself (the write coalescer) sends alone. A round takes the
 //!   least-loaded connection; a new one is opened, up to `pool_size`, when
 //!   every open connection already carries half its `pipeline_depth`;
 //! - bounds the requests waiting or in flight at `pool_size ×
@@ -42,6 +43,16 @@ mod rounds;
 
 use super::config::{Addr, ClusterConfig};
 use crate::store::StoreError;
+
+/// How a pipeline goes to its instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Route {
+    /// In the instance's next round if it is small, on its own if not
+    /// ([`Pool::query`]).
+    BySize,
+    /// On its own ([`Pool::query_alone`]).
+    Alone,
+}
 
 /// One instance's connections and breaker.
 pub(crate) struct Pool {
@@ -159,6 +170,37 @@ impl Pool {
     /// instance's next round, together with every other request waiting
     /// then (see [`rounds`]); a larger one goes on its own.
     pub(crate) async fn query(self: &Arc<Self>, pipe: &Pipeline) -> Result<Vec<Value>, StoreError> {
+        self.query_in(pipe, pipe.len() >= rounds::ALONE).await
+    }
+
+    /// Runs `pipe` as [`query`](Pool::query) does, but on its own, never in
+    /// a round: for callers that join concurrent requests themselves (the
+    /// write coalescer), where a round would only add a hand-over between
+    /// tasks.
+    pub(crate) async fn query_alone(
+        self: &Arc<Self>,
+        pipe: &Pipeline,
+    ) -> Result<Vec<Value>, StoreError> {
+        self.query_in(pipe, true).await
+    }
+
+    /// Runs `pipe` by `route`.
+    pub(crate) async fn query_by(
+        self: &Arc<Self>,
+        pipe: &Pipeline,
+        route: Route,
+    ) -> Result<Vec<Value>, StoreError> {
+        match route {
+            Route::BySize => self.query(pipe).await,
+            Route::Alone => self.query_alone(pipe).await,
+        }
+    }
+
+    async fn query_in(
+        self: &Arc<Self>,
+        pipe: &Pipeline,
+        alone: bool,
+    ) -> Result<Vec<Value>, StoreError> {
         let permit = self
             .breaker
             .acquire()
@@ -172,7 +214,7 @@ impl Pool {
                 &format!("no room for a request within {:?}", self.pool_timeout),
             ));
         };
-        let result = if pipe.len() >= rounds::ALONE {
+        let result = if alone {
             let result = self
                 .query_with_retry(pipe)
                 .await
