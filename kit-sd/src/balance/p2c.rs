@@ -20,6 +20,9 @@ use crate::Endpoints;
 /// little traffic until its estimate decays (Finagle's and linkerd's
 /// balancer). Two choices rather than the least loaded of all keeps the
 /// cost constant and avoids herding onto one instance.
+///
+/// Each clone picks with a generator of its own, seeded from a counter
+/// the clones share, so clones never pick in lockstep.
 #[derive(Clone)]
 pub struct P2c {
     rng: SeededRng,

@@ -54,6 +54,9 @@ impl Clone for SeededRng {
 
 /// Picks a uniformly random endpoint; one that is not ready is passed over
 /// for the next in order. Go kit's `lb.NewRandom`, seeded or not.
+///
+/// Each clone picks with a generator of its own, seeded from a counter
+/// the clones share, so clones never pick in lockstep.
 #[derive(Clone)]
 pub struct Random {
     rng: SeededRng,
