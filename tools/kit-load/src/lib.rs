@@ -4,7 +4,7 @@
 //! gRPC server against raw tonic, the stream service against a raw handler.
 //! On a shared 2-core machine only a ratio measured in one run means
 //! anything, so kit-load runs a list of named scenarios in one go
-//! (interleaved, `A B A B`, to cancel drift) and prints each one's figures
+//! (interleaved, `A B, B A, A B …`, to cancel drift) and prints each one's figures
 //! beside its baseline's:
 //!
 //! - **HTTP/1.1** closed-loop load over N keep-alive connections, one

@@ -217,9 +217,10 @@ fn a_comparison_runs_every_round_and_compares_with_the_baseline() {
         .iter()
         .map(|r| (r.round, r.report.name.as_str()))
         .collect();
+    // The second round runs in reverse.
     assert_eq!(
         order,
-        [(1, "hello"), (1, "json"), (2, "hello"), (2, "json")]
+        [(1, "hello"), (1, "json"), (2, "json"), (2, "hello")]
     );
     let json = report.row("json").unwrap();
     assert_eq!(json.report.rounds, 2);

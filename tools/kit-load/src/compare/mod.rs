@@ -4,8 +4,11 @@
 //! On a shared 2-core machine the figures drift from minute to minute
 //! (another build starts, the CPU clocks down), so a ratio against a
 //! baseline measured at the same time says more than any absolute figure.
-//! Rounds run interleaved by default (`A B A B …`), so drift lands on every
-//! scenario alike; each scenario's rounds are then merged into one row.
+//! Rounds run interleaved by default, every second round in reverse
+//! (`A B, B A, A B, …`), so drift lands on every scenario alike and no
+//! scenario always runs first or last in its round (with an even number of
+//! rounds, each runs in every place equally often); each scenario's rounds
+//! are then merged into one row.
 
 mod table;
 
@@ -67,8 +70,9 @@ impl Comparison {
         self
     }
 
-    /// Interleaves rounds (`A B A B`, the default) or runs each scenario's
-    /// rounds back to back (`A A B B`).
+    /// Interleaves rounds (`A B, B A, A B …`: every second round in
+    /// reverse; the default) or runs each scenario's rounds back to back
+    /// (`A A B B`).
     pub fn with_interleave(mut self, interleave: bool) -> Comparison {
         self.interleave = interleave;
         self
@@ -125,7 +129,7 @@ impl Comparison {
         let n = self.scenarios.len();
         if self.interleave {
             (1..=self.rounds)
-                .flat_map(|r| (0..n).map(move |i| (r, i)))
+                .flat_map(|r| (0..n).map(move |i| (r, if r % 2 == 0 { n - 1 - i } else { i })))
                 .collect()
         } else {
             (0..n)

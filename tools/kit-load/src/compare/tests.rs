@@ -261,11 +261,36 @@ fn rounds_interleave_or_run_back_to_back() {
     let c = Comparison::new("a")
         .with_scenario(scenario("a"))
         .with_scenario(scenario("b"))
-        .with_rounds(2);
-    assert_eq!(c.order(), [(1, 0), (1, 1), (2, 0), (2, 1)]);
+        .with_scenario(scenario("c"))
+        .with_rounds(3);
+    // Every second round in reverse: A B C, C B A, A B C.
+    assert_eq!(
+        c.order(),
+        [
+            (1, 0),
+            (1, 1),
+            (1, 2),
+            (2, 2),
+            (2, 1),
+            (2, 0),
+            (3, 0),
+            (3, 1),
+            (3, 2)
+        ]
+    );
     assert_eq!(
         c.with_interleave(false).order(),
-        [(1, 0), (2, 0), (1, 1), (2, 1)]
+        [
+            (1, 0),
+            (2, 0),
+            (3, 0),
+            (1, 1),
+            (2, 1),
+            (3, 1),
+            (1, 2),
+            (2, 2),
+            (3, 2)
+        ]
     );
 }
 
