@@ -63,7 +63,7 @@ fn differential_run(strategy: impl Strategy<Value = differential::Case>, cases: 
     let (a, b) = (RedisServer::start().unwrap(), RedisServer::start().unwrap());
     let servers = [&a, &b];
     let rt = runtime();
-    // A fixed seed: the same 1,000 histories on every run.
+    // A fixed seed: the same histories on every run.
     let mut runner = TestRunner::new_with_rng(
         Config {
             cases,
