@@ -21,7 +21,7 @@
 //! needs to know what the script takes, which only this store does.
 //!
 //! A coalescer's round goes to the instance on its own
-//! ([`Pool::query_alone`]), not through the pool's rounds: it is already
+//! ([`Route::Alone`]), not through the pool's rounds: it is already
 //! one pipeline of every write that waited, and a pool round would only
 //! hand it to one more task and back. Measured with `kit-load compare` on
 //! the binaries before and after as two servers, 3 rounds, each pair of

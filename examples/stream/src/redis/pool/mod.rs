@@ -50,7 +50,9 @@ pub(crate) enum Route {
     /// In the instance's next round if it is small, on its own if not
     /// ([`Pool::query`]).
     BySize,
-    /// On its own ([`Pool::query_alone`]).
+    /// On its own, never in a round: for callers that join concurrent
+    /// requests themselves (the write coalescer), where a round would only
+    /// add a hand-over between tasks.
     Alone,
 }
 
@@ -173,18 +175,7 @@ impl Pool {
         self.query_in(pipe, pipe.len() >= rounds::ALONE).await
     }
 
-    /// Runs `pipe` as [`query`](Pool::query) does, but on its own, never in
-    /// a round: for callers that join concurrent requests themselves (the
-    /// write coalescer), where a round would only add a hand-over between
-    /// tasks.
-    pub(crate) async fn query_alone(
-        self: &Arc<Self>,
-        pipe: &Pipeline,
-    ) -> Result<Vec<Value>, StoreError> {
-        self.query_in(pipe, true).await
-    }
-
-    /// Runs `pipe` by `route`.
+    /// Runs `pipe` as [`query`](Pool::query) does, by `route`.
     pub(crate) async fn query_by(
         self: &Arc<Self>,
         pipe: &Pipeline,
@@ -192,7 +183,7 @@ impl Pool {
     ) -> Result<Vec<Value>, StoreError> {
         match route {
             Route::BySize => self.query(pipe).await,
-            Route::Alone => self.query_alone(pipe).await,
+            Route::Alone => self.query_in(pipe, true).await,
         }
     }
 
